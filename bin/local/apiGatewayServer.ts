@@ -1,0 +1,153 @@
+import { randomUUID } from 'node:crypto';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+
+export type ProxyHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
+
+export interface ApiGatewayServerOptions {
+  handler: ProxyHandler;
+  /** @default 8787; 0 picks a free port. */
+  port?: number;
+  /** @default '127.0.0.1' — a local gateway holding real keys is not for the network. */
+  host?: string;
+  /** What Lambda would give the function, so deadlines behave as deployed. @default 30_000 */
+  functionTimeoutMs?: number;
+}
+
+/** API Gateway's own payload limit; it answers 413 itself before Lambda sees the request. */
+export const API_GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024;
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+function toEvent(req: IncomingMessage, url: URL, body: string | null, requestId: string): APIGatewayProxyEvent {
+  const headers: Record<string, string> = {};
+  const multiValueHeaders: Record<string, string[]> = {};
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    const name = req.rawHeaders[i]!;
+    const value = req.rawHeaders[i + 1]!;
+    headers[name] = value;
+    (multiValueHeaders[name] ??= []).push(value);
+  }
+  const query = url.searchParams.size > 0 ? Object.fromEntries(url.searchParams) : null;
+  const multiQuery: Record<string, string[]> = {};
+  for (const [name, value] of url.searchParams) (multiQuery[name] ??= []).push(value);
+  const method = req.method ?? 'GET';
+  return {
+    resource: '/{proxy+}',
+    path: url.pathname,
+    httpMethod: method,
+    headers,
+    multiValueHeaders,
+    queryStringParameters: query,
+    multiValueQueryStringParameters: query ? multiQuery : null,
+    pathParameters: { proxy: url.pathname.slice(1) },
+    stageVariables: null,
+    body,
+    isBase64Encoded: false,
+    requestContext: {
+      accountId: 'local',
+      apiId: 'local',
+      authorizer: null,
+      protocol: `HTTP/${req.httpVersion}`,
+      httpMethod: method,
+      identity: { sourceIp: req.socket.remoteAddress ?? '127.0.0.1' } as APIGatewayProxyEvent['requestContext']['identity'],
+      path: url.pathname,
+      stage: 'local',
+      requestId,
+      requestTimeEpoch: Date.now(),
+      resourceId: 'local',
+      resourcePath: '/{proxy+}',
+    },
+  };
+}
+
+function toContext(requestId: string, timeoutMs: number): Context {
+  const expiresAt = Date.now() + timeoutMs;
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName: 'breakwater-gateway-local',
+    functionVersion: '$LATEST',
+    invokedFunctionArn: 'arn:aws:lambda:local:000000000000:function:breakwater-gateway-local',
+    memoryLimitInMB: '1024',
+    awsRequestId: requestId,
+    logGroupName: 'local',
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => Math.max(0, expiresAt - Date.now()),
+    done: () => {},
+    fail: () => {},
+    succeed: () => {},
+  };
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
+  res.end(JSON.stringify(body));
+}
+
+/**
+ * Serves a Lambda proxy handler over HTTP the way API Gateway's REST API does: each request
+ * becomes a proxy event (v1 format), the result becomes the response. `npm start` runs the
+ * deployed handler through this, so local behaviour is the deployed behaviour.
+ */
+export async function startApiGatewayServer(options: ApiGatewayServerOptions): Promise<RunningServer> {
+  const { handler, port = 8787, host = '127.0.0.1', functionTimeoutMs = 30_000 } = options;
+
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let rejected = false;
+    req.on('data', (chunk: Buffer) => {
+      if (rejected) return;
+      size += chunk.length;
+      if (size > API_GATEWAY_MAX_BODY_BYTES) {
+        rejected = true;
+        const error = { message: `the request body is over ${API_GATEWAY_MAX_BODY_BYTES} bytes`, type: 'invalid_request_error', code: 'payload_too_large' };
+        sendJson(res, 413, { error }, { connection: 'close' });
+        // Stop reading: a 10 MB body is not buffered just to be thrown away.
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('error', () => res.destroy());
+    req.on('end', async () => {
+      if (rejected) return;
+      const requestId = randomUUID();
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      const body = size > 0 ? Buffer.concat(chunks).toString('utf8') : null;
+      try {
+        const result = await handler(toEvent(req, url, body, requestId), toContext(requestId, functionTimeoutMs));
+        const headers: Record<string, string | string[]> = { ...result.multiValueHeaders } as Record<string, string[]>;
+        for (const [name, value] of Object.entries(result.headers ?? {})) headers[name] = String(value);
+        res.writeHead(result.statusCode, headers);
+        res.end(result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body);
+      } catch {
+        // What API Gateway answers when the function itself fails.
+        sendJson(res, 502, { message: 'Internal server error' }, { 'x-request-id': requestId });
+      }
+    });
+  });
+  server.keepAliveTimeout = 65_000;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  return {
+    url: `http://${host}:${address.port}`,
+    port: address.port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+        // In-flight requests get a moment to finish; then the rest are cut.
+        setTimeout(() => server.closeAllConnections(), 2_000).unref();
+      }),
+  };
+}

@@ -1,0 +1,146 @@
+import { z } from 'zod';
+
+/**
+ * The config file's schema. Route and target objects follow Portkey's gateway config
+ * (strategy, targets, retry, request_timeout, override_params, weight, custom_host), so a
+ * Portkey config can be brought over; everything else is Breakwater's own.
+ */
+
+const httpStatus = z.number().int().min(100).max(599);
+const positiveMs = z.number().int().positive();
+
+export const retrySchema = z.strictObject({
+  /** Retries after the first call (Portkey's meaning): 2 means up to 3 calls to one target. */
+  attempts: z.number().int().min(0).max(10),
+  /** Statuses worth retrying on the same target; defaults to the classification table. */
+  on_status_codes: z.array(httpStatus).optional(),
+  use_retry_after_header: z.boolean().optional(),
+  backoff: z.enum(['full', 'equal', 'decorrelated']).optional(),
+  base_delay_ms: positiveMs.optional(),
+  max_delay_ms: positiveMs.optional(),
+  /** A Retry-After longer than this is not waited out: the request fails over instead. */
+  max_retry_after_ms: positiveMs.optional(),
+});
+
+export const strategySchema = z.strictObject({
+  mode: z.enum(['single', 'fallback', 'loadbalance']),
+  /** Upstream statuses that move on to the next target. Network failures and timeouts always do. */
+  on_status_codes: z.array(httpStatus).optional(),
+});
+
+const overrideParamsSchema = z.record(z.string(), z.unknown());
+
+/** A target is either a leaf (`provider`) or a group (`strategy` + `targets`), nested freely. */
+export const targetSchema = z
+  .strictObject({
+    name: z.string().min(1).optional(),
+    provider: z.string().min(1).optional(),
+    /** Portkey inline targets: base URL for a provider given by type. */
+    custom_host: z.url().optional(),
+    /** Inline targets: the secret holding the credential (defaults to the provider type). */
+    credential: z.string().min(1).optional(),
+    override_params: overrideParamsSchema.optional(),
+    weight: z.number().min(0).optional(),
+    retry: retrySchema.optional(),
+    /** Per-attempt timeout in ms, inherited by nested targets. */
+    request_timeout: positiveMs.optional(),
+    strategy: strategySchema.optional(),
+    get targets() {
+      return z.array(targetSchema).min(1).optional();
+    },
+    api_key: z
+      .unknown()
+      .refine(() => false, 'keys never go in the config file: store it as a secret and name it in `credential`')
+      .optional(),
+  })
+  .superRefine((target, ctx) => {
+    const isGroup = target.targets !== undefined;
+    if (isGroup && target.provider !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['provider'], message: 'a target has either `provider` or `targets`, not both' });
+    }
+    if (!isGroup && target.provider === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['provider'], message: 'a target needs `provider` (or nested `targets`)' });
+    }
+    if (isGroup && target.strategy === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['strategy'], message: 'nested `targets` need a `strategy`' });
+    }
+  });
+
+export type TargetConfig = z.infer<typeof targetSchema>;
+export type RetryConfig = z.infer<typeof retrySchema>;
+
+const openaiProviderSchema = z.strictObject({
+  type: z.literal('openai'),
+  base_url: z.url().default('https://api.openai.com/v1'),
+  credential: z.string().min(1).optional(),
+  /** Extra headers sent upstream (an Azure-style gateway's api-version, an org id). Never secrets. */
+  headers: z.record(z.string(), z.string()).optional(),
+});
+
+const anthropicProviderSchema = z.strictObject({
+  type: z.literal('anthropic'),
+  base_url: z.url().default('https://api.anthropic.com/v1'),
+  credential: z.string().min(1).optional(),
+  anthropic_version: z.string().default('2023-06-01'),
+  /** Messages API requires max_tokens; used when the client sends none. */
+  default_max_tokens: z.number().int().positive().default(4096),
+});
+
+export const SIMULATED_FAILURES = ['429', '429_retry_after', '500', '503', 'timeout', 'reset', 'malformed'] as const;
+
+const simulatedProviderSchema = z.strictObject({
+  type: z.literal('simulated'),
+  /** Mean latency of an answer in ms. */
+  latency_ms: z.number().min(0).default(30),
+  /** Latency varies uniformly by up to this much either way. */
+  jitter_ms: z.number().min(0).default(0),
+  /** Share of calls that fail, 0..1. */
+  failure_rate: z.number().min(0).max(1).default(0),
+  /** Relative weights of the failure kinds drawn when a call fails. */
+  status_mix: z.partialRecord(z.enum(SIMULATED_FAILURES), z.number().min(0)).default({ '503': 1 }),
+  /** Retry-After (seconds) sent with `429_retry_after` failures. */
+  retry_after_s: z.number().min(0).default(1),
+});
+
+export const providerSchema = z.discriminatedUnion('type', [
+  openaiProviderSchema,
+  anthropicProviderSchema,
+  simulatedProviderSchema,
+]);
+export type ProviderConfig = z.infer<typeof providerSchema>;
+export type ProviderType = ProviderConfig['type'];
+export const PROVIDER_TYPES: readonly ProviderType[] = ['openai', 'anthropic', 'simulated'];
+
+export const tenantSchema = z.strictObject({
+  /** The route used when the request names none. */
+  route: z.string().min(1),
+  /** Routes the tenant may pick with the `x-breakwater-route` header; its own route always. */
+  allowed_routes: z.array(z.string().min(1)).optional(),
+  /** Virtual keys; in this release they live in the config file. */
+  keys: z.array(z.string().min(16, 'virtual keys are at least 16 characters')).min(1),
+});
+
+export const settingsSchema = z.strictObject({
+  /** Ceiling on one request, whatever Lambda's remaining time. Below API Gateway's 29 s. */
+  max_request_ms: positiveMs.default(27_000),
+  /** Kept back from Lambda's remaining time to answer before the function is killed. */
+  lambda_margin_ms: z.number().int().min(0).default(1_000),
+  max_body_bytes: positiveMs.default(4 * 1024 * 1024),
+  retry_budget: z
+    .strictObject({
+      ratio: z.number().min(0).max(1).default(0.1),
+      min_retries_per_window: z.number().int().min(0).default(10),
+      window_ms: positiveMs.default(10_000),
+    })
+    .prefault({}),
+});
+
+export const configSchema = z.strictObject({
+  providers: z.record(z.string().min(1), providerSchema).default({}),
+  routes: z.record(z.string().min(1), targetSchema),
+  tenants: z.record(z.string().min(1), tenantSchema),
+  settings: settingsSchema.prefault({}),
+});
+
+export type BreakwaterConfigInput = z.input<typeof configSchema>;
+export type BreakwaterConfig = z.infer<typeof configSchema>;

@@ -1,0 +1,2 @@
+export { EnvSecretSource } from './EnvSecretSource';
+export { parseSecretString, secretEnvVarName, type SecretSource, type SecretValue } from './SecretSource';

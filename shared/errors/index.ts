@@ -1,0 +1,2 @@
+export { ERROR_CODES, type ErrorCode } from './errorCodes';
+export { GatewayError, isGatewayError, type GatewayErrorOptions } from './GatewayError';

@@ -1,0 +1,20 @@
+import type { z } from 'zod';
+import { formatPath } from '../config/ConfigError';
+import { GatewayError } from '../errors';
+
+/** Parses a body against a schema; the 400's message names the first bad field. */
+export function validateBody<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new GatewayError('invalid_request', 'the request body must be a JSON object');
+  }
+  const parsed = schema.safeParse(body);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  const path = formatPath(issue.path);
+  return failWith(path, issue.message, parsed.error.issues.length);
+}
+
+function failWith(path: string, message: string, count: number): never {
+  const more = count > 1 ? ` (and ${count - 1} more problem${count > 2 ? 's' : ''})` : '';
+  throw new GatewayError('invalid_request', `${path || 'body'}: ${message}${more}`, { details: { param: path || null } });
+}

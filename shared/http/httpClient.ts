@@ -1,0 +1,108 @@
+import http from 'node:http';
+import https from 'node:https';
+
+/**
+ * A small upstream HTTP client on node's own http module: keep-alive pools, one timeout per
+ * attempt, a cap on response size, and node's socket error codes (ECONNRESET, ENOTFOUND...)
+ * kept intact so the engine can classify them. No retries here: there is one retry layer,
+ * the engine's.
+ */
+
+export interface HttpRequest {
+  url: string;
+  method: 'GET' | 'POST';
+  headers: Record<string, string>;
+  body?: string;
+  timeoutMs: number;
+  /** @default 32 MiB — an upstream answer larger than this is a failure, not an OOM. */
+  maxResponseBytes?: number;
+}
+
+export interface HttpResponse {
+  status: number;
+  /** Lower-cased names; repeated headers joined with ", ". */
+  headers: Record<string, string>;
+  body: string;
+}
+
+export const HTTP_ERROR_CODES = {
+  TIMEOUT: 'ATTEMPT_TIMEOUT',
+  TOO_LARGE: 'RESPONSE_TOO_LARGE',
+} as const;
+
+/** A failure below HTTP: the socket, DNS, the attempt's timeout. `code` is node's error code. */
+export class HttpClientError extends Error {
+  readonly isHttpClientError = true;
+  constructor(
+    readonly code: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'HttpClientError';
+  }
+}
+
+export const isHttpClientError = (error: unknown): error is HttpClientError =>
+  typeof error === 'object' && error !== null && (error as { isHttpClientError?: unknown }).isHttpClientError === true;
+
+// Reusing connections is most of the gateway's latency budget: a TLS handshake costs more than
+// everything else Breakwater does per request.
+const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 256, keepAliveMsecs: 10_000 });
+const httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 256, keepAliveMsecs: 10_000 });
+
+export function httpRequest(request: HttpRequest): Promise<HttpResponse> {
+  const { url, method, headers, body, timeoutMs, maxResponseBytes = 32 * 1024 * 1024 } = request;
+  return new Promise((resolve, reject) => {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch (cause) {
+      return reject(new HttpClientError('EINVALIDURL', 'invalid upstream URL', { cause }));
+    }
+    const isHttps = parsed.protocol === 'https:';
+    const requestHeaders: Record<string, string | number> = { ...headers };
+    if (body !== undefined) requestHeaders['content-length'] = Buffer.byteLength(body);
+
+    const req = (isHttps ? https : http).request(parsed, {
+      method,
+      headers: requestHeaders,
+      agent: isHttps ? httpsAgent : httpAgent,
+    });
+
+    const timer = setTimeout(() => {
+      req.destroy(new HttpClientError(HTTP_ERROR_CODES.TIMEOUT, `no answer within ${timeoutMs} ms`));
+    }, timeoutMs);
+
+    const fail = (error: unknown) => {
+      clearTimeout(timer);
+      if (isHttpClientError(error)) return reject(error);
+      const code = (error as NodeJS.ErrnoException).code ?? 'ENETWORK';
+      reject(new HttpClientError(code, (error as Error).message, { cause: error }));
+    };
+
+    req.on('error', fail);
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > maxResponseBytes) {
+          req.destroy(new HttpClientError(HTTP_ERROR_CODES.TOO_LARGE, `upstream answer over ${maxResponseBytes} bytes`));
+          return;
+        }
+        chunks.push(chunk);
+      });
+      res.on('error', fail);
+      res.on('end', () => {
+        clearTimeout(timer);
+        const responseHeaders: Record<string, string> = {};
+        for (const [name, value] of Object.entries(res.headers)) {
+          if (value !== undefined) responseHeaders[name] = Array.isArray(value) ? value.join(', ') : value;
+        }
+        resolve({ status: res.statusCode ?? 0, headers: responseHeaders, body: Buffer.concat(chunks).toString('utf8') });
+      });
+    });
+    req.end(body);
+  });
+}

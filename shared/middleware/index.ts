@@ -1,0 +1,2 @@
+export { bodySizeLimit, type BodySizeLimitOptions } from './bodySizeLimit';
+export { openAiErrorResponder } from './openAiErrorResponder';

@@ -1,0 +1,3 @@
+export { createProvider } from './createProvider';
+export { redactCredentials } from './redact';
+export * from './types';

@@ -1,0 +1,6 @@
+export * from './backoff';
+export * from './classify';
+export * from './clock';
+export * from './deadline';
+export * from './retryAfter';
+export * from './retryBudget';

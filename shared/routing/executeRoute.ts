@@ -1,0 +1,224 @@
+import { GatewayError } from '../errors';
+import type { Operation, ProviderAdapter, UpstreamOutcome } from '../providers/types';
+import {
+  backoffDelay,
+  classifyNetworkError,
+  classifyStatus,
+  parseRetryAfter,
+  type Clock,
+  type Deadline,
+  type FailureAction,
+  type RandomSource,
+  type RetryBudgets,
+} from '../resilience';
+import { orderChildren } from './orderChildren';
+import { targetKey, type RouteNode, type TargetNode } from './routePlan';
+
+/** One upstream call, as reported in headers, logs, traces and the 503 body. */
+export interface AttemptRecord {
+  /** `provider/model`. */
+  target: string;
+  /** 1 for the first call to this target in this request. */
+  attempt: number;
+  outcome: UpstreamOutcome['kind'];
+  status?: number;
+  /** Error class for failures without a status: ECONNRESET, timeout, malformed... */
+  error?: string;
+  durationMs: number;
+}
+
+/** Hooks for tracing and metrics around each upstream call. */
+export interface AttemptObserver {
+  /** Called before a call; the returned function is called with its record when it ends. */
+  startAttempt(target: TargetNode, model: string, attempt: number): (record: AttemptRecord) => void;
+}
+
+export interface RouteExecutorDeps {
+  adapterFor(target: TargetNode): ProviderAdapter;
+  clock: Clock;
+  random: RandomSource;
+  retryBudgets: RetryBudgets;
+  observer?: AttemptObserver;
+}
+
+export interface RouteRequest {
+  operation: Operation;
+  /** The client's validated body, in OpenAI's format. */
+  body: Readonly<Record<string, unknown>>;
+  deadline: Deadline;
+}
+
+export interface RouteResult {
+  target: TargetNode;
+  /** `provider/model` that answered. */
+  label: string;
+  body: Record<string, unknown>;
+  attempts: AttemptRecord[];
+  /** How many targets were tried before the one that answered: 0 means the primary. */
+  fallbackIndex: number;
+}
+
+/** Why a target gave up; `stop` failures end the walk instead of falling back. */
+interface TargetFailure {
+  target: TargetNode;
+  label: string;
+  outcome: Exclude<UpstreamOutcome, { kind: 'success' }> | { kind: 'deadline' };
+  retryAfterMs?: number;
+}
+
+type NodeResult = { ok: true; result: RouteResult } | { ok: false; failure: TargetFailure };
+
+function failureAction(outcome: TargetFailure['outcome'], retryOn: ReadonlySet<number>): FailureAction {
+  switch (outcome.kind) {
+    case 'http_error':
+      return classifyStatus(outcome.status, retryOn);
+    case 'network_error':
+      return classifyNetworkError(outcome.code);
+    case 'timeout':
+    case 'malformed':
+      return 'retry';
+    case 'unavailable':
+    case 'deadline':
+      return 'failover';
+  }
+}
+
+/** Whether a group moves on to its next child after this failure. */
+function fallsBack(failure: TargetFailure, fallbackOn: ReadonlySet<number>): boolean {
+  if (failure.outcome.kind === 'deadline') return false;
+  if (failure.outcome.kind === 'http_error') return fallbackOn.has(failure.outcome.status);
+  return true;
+}
+
+const describe = (record: AttemptRecord) => record.status?.toString() ?? record.error ?? record.outcome;
+
+/**
+ * Walks a route: per target, attempts with retries, backoff with jitter, Retry-After, a retry
+ * budget and a per-attempt timeout; across targets, fallback or weighted order; all inside one
+ * deadline. Returns the first success or throws a {@link GatewayError} that says what happened.
+ */
+export class RouteExecution {
+  private readonly attempts: AttemptRecord[] = [];
+  private targetsTried = 0;
+
+  constructor(
+    private readonly request: RouteRequest,
+    private readonly deps: RouteExecutorDeps,
+  ) {}
+
+  async run(root: RouteNode): Promise<RouteResult> {
+    const outcome = await this.runNode(root);
+    if (outcome.ok) return outcome.result;
+    throw this.toError(outcome.failure);
+  }
+
+  private async runNode(node: RouteNode): Promise<NodeResult> {
+    if (node.kind === 'target') return this.runTarget(node);
+    let last: NodeResult | undefined;
+    for (const child of orderChildren(node, this.deps.random)) {
+      if (last && this.request.deadline.expired) break;
+      last = await this.runNode(child);
+      if (last.ok || !fallsBack(last.failure, node.fallbackOn)) return last;
+    }
+    // The schema requires at least one child, so this is a bug, not bad input.
+    if (!last) throw new GatewayError('internal_error', `route group ${node.path} has no target to try`);
+    return last;
+  }
+
+  private async runTarget(target: TargetNode): Promise<NodeResult> {
+    const { clock, random, retryBudgets } = this.deps;
+    const { deadline, operation } = this.request;
+    const model = target.model ?? String(this.request.body.model);
+    const label = `${target.providerName}/${model}`;
+    const adapter = this.deps.adapterFor(target);
+    const budget = retryBudgets.for(targetKey(target, model));
+    const body = { ...this.request.body, ...target.overrideParams, model };
+    const fallbackIndex = this.targetsTried++;
+    budget.recordCall();
+
+    let previousDelay: number | undefined;
+    for (let attempt = 1; ; attempt++) {
+      if (deadline.expired) return { ok: false, failure: { target, label, outcome: { kind: 'deadline' } } };
+
+      const timeoutMs = Math.min(target.requestTimeoutMs, deadline.remainingMs());
+      const finish = this.deps.observer?.startAttempt(target, model, attempt);
+      const started = clock.now();
+      const outcome = await adapter.call({ operation, body, timeoutMs });
+      const record: AttemptRecord = {
+        target: label,
+        attempt,
+        outcome: outcome.kind,
+        durationMs: clock.now() - started,
+        ...(outcome.kind === 'http_error' ? { status: outcome.status } : {}),
+        ...(outcome.kind === 'network_error' ? { error: outcome.code } : {}),
+        ...(outcome.kind === 'timeout' || outcome.kind === 'malformed' || outcome.kind === 'unavailable' ? { error: outcome.kind } : {}),
+      };
+      this.attempts.push(record);
+      finish?.(record);
+
+      if (outcome.kind === 'success') {
+        return { ok: true, result: { target, label, body: outcome.body, attempts: this.attempts, fallbackIndex } };
+      }
+      if (outcome.kind === 'timeout' && deadline.expired) {
+        return { ok: false, failure: { target, label, outcome: { kind: 'deadline' } } };
+      }
+
+      const retryAfterMs =
+        outcome.kind === 'http_error' && target.retry.useRetryAfterHeader
+          ? parseRetryAfter(outcome.headers, clock.now())
+          : undefined;
+      const failure: TargetFailure = { target, label, outcome, retryAfterMs };
+      if (failureAction(outcome, target.retry.retryOn) !== 'retry' || attempt > target.retry.attempts) {
+        return { ok: false, failure };
+      }
+
+      const delay = retryAfterMs ?? backoffDelay(attempt - 1, target.retry.backoff, random, previousDelay);
+      previousDelay = delay;
+      // A wait the upstream asks for that is too long, or that would outlive the request, is not
+      // slept through: the next target is asked at once.
+      if (retryAfterMs !== undefined && retryAfterMs > target.retry.maxRetryAfterMs) return { ok: false, failure };
+      if (delay >= deadline.remainingMs()) return { ok: false, failure };
+      if (!budget.tryAcquireRetry()) return { ok: false, failure };
+      await clock.sleep(delay);
+    }
+  }
+
+  private toError(failure: TargetFailure): GatewayError {
+    const attempts = this.attempts.map((record) => ({
+      target: record.target,
+      attempt: record.attempt,
+      ...(record.status !== undefined ? { status: record.status } : { error: record.error ?? record.outcome }),
+      duration_ms: Math.round(record.durationMs),
+    }));
+    const summary = this.attempts.map((record) => `${record.target} ${describe(record)}`).join(', ');
+    const { outcome } = failure;
+
+    if (outcome.kind === 'deadline') {
+      return new GatewayError('deadline_exceeded', `no answer within the request deadline (${summary || 'no attempt made'})`, {
+        details: { attempts },
+      });
+    }
+    if (outcome.kind === 'http_error' && !DEFAULT_FALLBACK_LIKE.has(outcome.status) && outcome.status < 500) {
+      if (outcome.status === 401 || outcome.status === 403) {
+        return new GatewayError('upstream_auth_failed', `${failure.label} refused Breakwater's credential (${outcome.status})`, {
+          details: { attempts },
+        });
+      }
+      return new GatewayError('upstream_rejected', `${failure.label} rejected the request (${outcome.status}): ${outcome.message}`, {
+        status: outcome.status,
+        details: { attempts },
+      });
+    }
+    const waits = this.attempts.length > 0 && failure.retryAfterMs !== undefined ? failure.retryAfterMs : undefined;
+    return new GatewayError('all_targets_failed', `every target failed: ${summary}`, {
+      details: { attempts },
+      headers: waits !== undefined ? { 'retry-after': String(Math.max(1, Math.ceil(waits / 1000))) } : undefined,
+    });
+  }
+}
+
+/** Client-side statuses that still mean "the target is struggling", not "your request is wrong". */
+const DEFAULT_FALLBACK_LIKE: ReadonlySet<number> = new Set([408, 425, 429]);
+
+export const executeRoute = (root: RouteNode, request: RouteRequest, deps: RouteExecutorDeps): Promise<RouteResult> =>
+  new RouteExecution(request, deps).run(root);

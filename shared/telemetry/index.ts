@@ -1,0 +1,1 @@
+export { tracingAttemptObserver } from './tracing';

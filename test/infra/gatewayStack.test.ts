@@ -1,0 +1,296 @@
+import { after, before, describe, it, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { GatewayStack, type GatewayStackProps } from '../../lib/GatewayStack.js';
+import { DEFAULT_CONFIG_PATH, DEFAULT_GATEWAY_ENTRY, REPO_ROOT } from '../../lib/paths.js';
+
+type CfnResource = { Type: string; Properties?: Record<string, unknown> };
+type CfnTemplate = {
+  Resources: Record<string, CfnResource>;
+  Outputs?: Record<string, { Value: unknown }>;
+};
+
+/** Feature flags from cdk.json, so the test synthesizes what `cdk synth` would. */
+function cdkJsonContext(): Record<string, unknown> {
+  const cdkJson = JSON.parse(readFileSync(join(REPO_ROOT, 'cdk.json'), 'utf8')) as {
+    context?: Record<string, unknown>;
+  };
+  return cdkJson.context ?? {};
+}
+
+let scratch: string;
+/** The real handler once it exists; a stub otherwise (bundling is skipped anyway). */
+let entry: string;
+
+before(() => {
+  scratch = mkdtempSync(join(tmpdir(), 'breakwater-infra-'));
+  if (existsSync(DEFAULT_GATEWAY_ENTRY)) {
+    entry = DEFAULT_GATEWAY_ENTRY;
+  } else {
+    entry = join(scratch, 'handler.ts');
+    writeFileSync(entry, 'export const handler = async () => ({ statusCode: 200, body: "" });\n');
+  }
+});
+
+after(() => {
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+function synth(props: GatewayStackProps = {}): { template: Template; json: CfnTemplate } {
+  const app = new App({
+    context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] },
+    outdir: mkdtempSync(join(scratch, 'cdk.out-')),
+  });
+  const stack = new GatewayStack(app, 'Breakwater', { entry, ...props });
+  const template = Template.fromStack(stack);
+  return { template, json: template.toJSON() as CfnTemplate };
+}
+
+function onlyResource(json: CfnTemplate, type: string): [string, CfnResource] {
+  const found = Object.entries(json.Resources).filter(([, r]) => r.Type === type);
+  assert.equal(found.length, 1, `expected exactly one ${type}, found ${found.length}`);
+  return found[0]!;
+}
+
+/** Maps each AWS::ApiGateway::Resource logical id to its full path ("/v1/models"). */
+function resourcePaths(json: CfnTemplate): Map<string, string> {
+  const resources = Object.entries(json.Resources).filter(([, r]) => r.Type === 'AWS::ApiGateway::Resource');
+  const byId = new Map(resources.map(([id, r]) => [id, r.Properties ?? {}]));
+  const paths = new Map<string, string>();
+  const pathOf = (id: string): string => {
+    const cached = paths.get(id);
+    if (cached !== undefined) return cached;
+    const props = byId.get(id);
+    assert.ok(props, `unknown resource ${id}`);
+    const parent = props['ParentId'] as { Ref?: string } | undefined;
+    const prefix = parent && typeof parent.Ref === 'string' ? pathOf(parent.Ref) : '';
+    const full = `${prefix}/${String(props['PathPart'])}`;
+    paths.set(id, full);
+    return full;
+  };
+  for (const id of byId.keys()) pathOf(id);
+  return paths;
+}
+
+/** Every method as "VERB /path" -> properties. The root resource is "/". */
+function methods(json: CfnTemplate): Map<string, Record<string, unknown>> {
+  const paths = resourcePaths(json);
+  const out = new Map<string, Record<string, unknown>>();
+  for (const [, r] of Object.entries(json.Resources)) {
+    if (r.Type !== 'AWS::ApiGateway::Method') continue;
+    const props = r.Properties ?? {};
+    const resourceId = props['ResourceId'] as { Ref?: string } | Record<string, unknown>;
+    const path = typeof resourceId['Ref'] === 'string' ? paths.get(resourceId['Ref']) : '/';
+    assert.ok(path, 'method attached to an unknown resource');
+    out.set(`${String(props['HttpMethod'])} ${path}`, props);
+  }
+  return out;
+}
+
+describe('GatewayStack', () => {
+  describe('gateway function', () => {
+    it('runs Node 22 on arm64 with X-Ray active tracing, 30 s timeout and 1024 MB', () => {
+      const { template } = synth();
+      template.resourceCountIs('AWS::Lambda::Function', 1);
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        TracingConfig: { Mode: 'Active' },
+        Timeout: 30,
+        MemorySize: 1024,
+        Handler: 'index.handler',
+      });
+    });
+
+    it('sets the Powertools, config and source-map environment variables', () => {
+      const { template } = synth();
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Environment: {
+          Variables: Match.objectLike({
+            POWERTOOLS_SERVICE_NAME: 'breakwater-gateway',
+            POWERTOOLS_LOG_LEVEL: 'INFO',
+            BREAKWATER_CONFIG: '/var/task/breakwater.config.json',
+            NODE_OPTIONS: '--enable-source-maps',
+          }),
+        },
+      });
+    });
+
+    it('logs to an explicitly created log group with one-month retention', () => {
+      const { template, json } = synth();
+      const [functionId, fn] = onlyResource(json, 'AWS::Lambda::Function');
+      const logGroupRef = (fn.Properties?.['LoggingConfig'] as { LogGroup?: unknown } | undefined)?.LogGroup;
+      assert.ok(logGroupRef, `${functionId} has no LoggingConfig.LogGroup`);
+      const logGroupId = (logGroupRef as { Ref?: string }).Ref;
+      assert.equal(typeof logGroupId, 'string', 'LoggingConfig.LogGroup should Ref a log group in this stack');
+      assert.equal(json.Resources[logGroupId!]?.Type, 'AWS::Logs::LogGroup');
+      assert.equal(json.Resources[logGroupId!]?.Properties?.['RetentionInDays'], 30);
+      // Only the function's log group and the API access log group.
+      template.resourceCountIs('AWS::Logs::LogGroup', 2);
+    });
+
+    it("grants the function's role X-Ray write permissions", () => {
+      const { json } = synth();
+      const [, fn] = onlyResource(json, 'AWS::Lambda::Function');
+      const roleId = ((fn.Properties?.['Role'] as { 'Fn::GetAtt'?: [string, string] })['Fn::GetAtt'] ?? [])[0];
+      assert.ok(roleId, 'function role should be a role defined in this stack');
+      assert.equal(json.Resources[roleId]?.Type, 'AWS::IAM::Role');
+
+      const xrayActions = new Set<string>();
+      for (const r of Object.values(json.Resources)) {
+        if (r.Type !== 'AWS::IAM::Policy') continue;
+        const roles = (r.Properties?.['Roles'] ?? []) as { Ref?: string }[];
+        if (!roles.some((role) => role.Ref === roleId)) continue;
+        const statements = (r.Properties?.['PolicyDocument'] as { Statement: { Effect: string; Action: string | string[] }[] })
+          .Statement;
+        for (const s of statements) {
+          if (s.Effect !== 'Allow') continue;
+          for (const a of [s.Action].flat()) if (a.startsWith('xray:')) xrayActions.add(a);
+        }
+      }
+      assert.ok(xrayActions.has('xray:PutTraceSegments'), `X-Ray actions on the role: ${[...xrayActions].join(', ')}`);
+      assert.ok(xrayActions.has('xray:PutTelemetryRecords'), `X-Ray actions on the role: ${[...xrayActions].join(', ')}`);
+    });
+  });
+
+  describe('REST API', () => {
+    it('deploys a prod stage with X-Ray tracing, metrics, throttling and access logs', () => {
+      const { template } = synth();
+      template.resourceCountIs('AWS::ApiGateway::Stage', 1);
+      template.hasResourceProperties('AWS::ApiGateway::Stage', {
+        StageName: 'prod',
+        TracingEnabled: true,
+        AccessLogSetting: {
+          DestinationArn: Match.anyValue(),
+          Format: Match.stringLikeRegexp('\\$context\\.requestId'),
+        },
+        MethodSettings: Match.arrayWith([
+          Match.objectLike({
+            HttpMethod: '*',
+            ResourcePath: '/*',
+            MetricsEnabled: true,
+            DataTraceEnabled: false,
+            ThrottlingRateLimit: 100,
+            ThrottlingBurstLimit: 200,
+          }),
+        ]),
+      });
+    });
+
+    it('honours throttling overrides', () => {
+      const { template } = synth({ throttlingRateLimit: 7, throttlingBurstLimit: 9 });
+      template.hasResourceProperties('AWS::ApiGateway::Stage', {
+        MethodSettings: Match.arrayWith([
+          Match.objectLike({ ThrottlingRateLimit: 7, ThrottlingBurstLimit: 9 }),
+        ]),
+      });
+    });
+
+    it('leaves payload compression off', () => {
+      const { json } = synth();
+      const [, api] = onlyResource(json, 'AWS::ApiGateway::RestApi');
+      assert.equal(api.Properties?.['MinimumCompressionSize'], undefined);
+    });
+
+    for (const route of ['POST /v1/chat/completions', 'POST /v1/embeddings', 'GET /v1/models', 'GET /health']) {
+      it(`routes ${route} to the function through a Lambda proxy integration`, () => {
+        const { json } = synth();
+        const [functionId] = onlyResource(json, 'AWS::Lambda::Function');
+        const method = methods(json).get(route);
+        assert.ok(method, `no method ${route}; have: ${[...methods(json).keys()].sort().join(', ')}`);
+        const integration = method['Integration'] as { Type?: string; IntegrationHttpMethod?: string; Uri?: unknown };
+        assert.equal(integration.Type, 'AWS_PROXY');
+        assert.equal(integration.IntegrationHttpMethod, 'POST');
+        assert.match(JSON.stringify(integration.Uri), new RegExp(`"${functionId}","Arn"`));
+      });
+    }
+
+    it('sends unknown paths and methods to the function (root and {proxy+} ANY)', () => {
+      const { json } = synth();
+      const all = methods(json);
+      for (const route of ['ANY /', 'ANY /{proxy+}', 'ANY /v1/chat/completions', 'ANY /health']) {
+        const method = all.get(route);
+        assert.ok(method, `no method ${route}`);
+        assert.equal((method['Integration'] as { Type?: string }).Type, 'AWS_PROXY', route);
+      }
+    });
+
+    it('has no API Gateway authorizer: Authorization reaches the function', () => {
+      const { template, json } = synth();
+      template.resourceCountIs('AWS::ApiGateway::Authorizer', 0);
+      for (const [route, method] of methods(json)) {
+        assert.equal(method['AuthorizationType'], 'NONE', route);
+        assert.notEqual(method['ApiKeyRequired'], true, route);
+      }
+    });
+
+    it('lets API Gateway invoke the function', () => {
+      const { template, json } = synth();
+      const [functionId] = onlyResource(json, 'AWS::Lambda::Function');
+      template.hasResourceProperties('AWS::Lambda::Permission', {
+        Action: 'lambda:InvokeFunction',
+        Principal: 'apigateway.amazonaws.com',
+        FunctionName: { 'Fn::GetAtt': [functionId, 'Arn'] },
+      });
+    });
+
+    it('returns API Gateway-generated errors in the OpenAI error shape', () => {
+      const { template } = synth();
+      template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+        ResponseType: 'MISSING_AUTHENTICATION_TOKEN',
+        StatusCode: '404',
+        ResponseTemplates: { 'application/json': Match.stringLikeRegexp('"error":\\{"message"') },
+      });
+      template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', { ResponseType: 'DEFAULT_5XX' });
+    });
+  });
+
+  describe('outputs', () => {
+    it('exports the API URL and the function name', () => {
+      const { template, json } = synth();
+      const [functionId] = onlyResource(json, 'AWS::Lambda::Function');
+      const [stageId] = onlyResource(json, 'AWS::ApiGateway::Stage');
+      template.hasOutput('GatewayUrl', {
+        Value: { 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp('^https://'), { Ref: stageId }])] },
+      });
+      template.hasOutput('GatewayFunctionName', { Value: { Ref: functionId } });
+    });
+  });
+
+  describe('bundling', () => {
+    it('refuses to synthesize with bundling when the routing config is missing', () => {
+      const app = new App({ context: cdkJsonContext(), outdir: mkdtempSync(join(scratch, 'cdk.out-')) });
+      assert.throws(
+        () => new GatewayStack(app, 'Breakwater', { entry, configPath: join(scratch, 'nope.json') }),
+        /routing config not found at .*nope\.json/,
+      );
+    });
+
+    it('ships breakwater.config.json next to the ESM bundle (real esbuild run)', (t: TestContext) => {
+      if (!existsSync(DEFAULT_GATEWAY_ENTRY) || !existsSync(DEFAULT_CONFIG_PATH)) {
+        t.skip('functions/gateway/handler.ts or breakwater.config.json not present yet');
+        return;
+      }
+      const outdir = mkdtempSync(join(scratch, 'cdk.out-'));
+      const app = new App({ context: cdkJsonContext(), outdir });
+      const stack = new GatewayStack(app, 'Breakwater');
+      const json = Template.fromStack(stack).toJSON() as CfnTemplate;
+      const [, fn] = onlyResource(json, 'AWS::Lambda::Function');
+      const key = String((fn.Properties?.['Code'] as { S3Key: unknown }).S3Key);
+      const assetDir = join(outdir, `asset.${key.replace(/\.zip$/, '')}`);
+      const files = readdirSync(assetDir).sort();
+      assert.ok(files.includes('index.mjs'), `bundle files: ${files.join(', ')}`);
+      assert.ok(files.includes('index.mjs.map'), `bundle files: ${files.join(', ')}`);
+      assert.ok(files.includes('breakwater.config.json'), `bundle files: ${files.join(', ')}`);
+      assert.deepEqual(
+        JSON.parse(readFileSync(join(assetDir, 'breakwater.config.json'), 'utf8')),
+        JSON.parse(readFileSync(DEFAULT_CONFIG_PATH, 'utf8')),
+      );
+      assert.match(readFileSync(join(assetDir, 'index.mjs'), 'utf8'), /createRequire\(import\.meta\.url\)/);
+    });
+  });
+});
