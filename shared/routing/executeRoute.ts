@@ -24,6 +24,8 @@ export interface AttemptRecord {
   status?: number;
   /** Error class for failures without a status: ECONNRESET, timeout, malformed... */
   error?: string;
+  /** Why a target was unavailable (a missing credential, say); never a secret. */
+  reason?: string;
   durationMs: number;
 }
 
@@ -90,7 +92,8 @@ function fallsBack(failure: TargetFailure, fallbackOn: ReadonlySet<number>): boo
   return true;
 }
 
-const describe = (record: AttemptRecord) => record.status?.toString() ?? record.error ?? record.outcome;
+const describe = (record: AttemptRecord) =>
+  (record.status?.toString() ?? record.error ?? record.outcome) + (record.reason ? ` (${record.reason})` : '');
 
 /**
  * Walks a route: per target, attempts with retries, backoff with jitter, Retry-After, a retry
@@ -151,7 +154,8 @@ export class RouteExecution {
         durationMs: clock.now() - started,
         ...(outcome.kind === 'http_error' ? { status: outcome.status } : {}),
         ...(outcome.kind === 'network_error' ? { error: outcome.code } : {}),
-        ...(outcome.kind === 'timeout' || outcome.kind === 'malformed' || outcome.kind === 'unavailable' ? { error: outcome.kind } : {}),
+        ...(outcome.kind === 'timeout' || outcome.kind === 'malformed' ? { error: outcome.kind } : {}),
+        ...(outcome.kind === 'unavailable' ? { error: outcome.kind, reason: outcome.reason } : {}),
       };
       this.attempts.push(record);
       finish?.(record);
@@ -188,6 +192,7 @@ export class RouteExecution {
       target: record.target,
       attempt: record.attempt,
       ...(record.status !== undefined ? { status: record.status } : { error: record.error ?? record.outcome }),
+      ...(record.reason !== undefined ? { reason: record.reason } : {}),
       duration_ms: Math.round(record.durationMs),
     }));
     const summary = this.attempts.map((record) => `${record.target} ${describe(record)}`).join(', ');

@@ -1,0 +1,48 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { startApiGatewayServer, type RunningServer } from '../../bin/local/apiGatewayServer';
+import { createGatewayHandler } from '../../functions/gateway/createHandler';
+import { compileConfig, type BreakwaterConfigInput } from '../../shared/config';
+import { EnvSecretSource, type SecretSource } from '../../shared/credentials';
+import type { Clock, RandomSource } from '../../shared/resilience';
+
+export interface TestGatewayOptions {
+  config: BreakwaterConfigInput;
+  secrets?: SecretSource;
+  clock?: Clock;
+  random?: RandomSource;
+  /** What the fake Lambda context reports as the function's timeout. */
+  functionTimeoutMs?: number;
+  /** @default 'SILENT' */
+  logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
+}
+
+/** The real handler behind the real local server, on a free loopback port, with test doubles injected. */
+export async function startTestGateway(options: TestGatewayOptions): Promise<RunningServer> {
+  const handler = createGatewayHandler({
+    config: compileConfig(options.config),
+    secrets: options.secrets ?? new EnvSecretSource({}),
+    clock: options.clock,
+    random: options.random,
+    logger: new Logger({ serviceName: 'breakwater-test', logLevel: options.logLevel ?? 'SILENT' }),
+  });
+  return startApiGatewayServer({ handler, port: 0, functionTimeoutMs: options.functionTimeoutMs });
+}
+
+/** A system clock that remembers every sleep it was asked for. */
+export function recordingClock(): Clock & { sleeps: number[] } {
+  const sleeps: number[] = [];
+  return {
+    sleeps,
+    now: () => Date.now(),
+    sleep: (ms, signal) => {
+      sleeps.push(ms);
+      return new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(resolve, ms);
+        signal?.addEventListener('abort', () => {
+          clearTimeout(timer);
+          reject(signal.reason);
+        });
+      });
+    },
+  };
+}

@@ -1,0 +1,201 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { compileConfig, type BreakwaterConfigInput } from '../../../shared/config';
+import { isGatewayError, type GatewayError } from '../../../shared/errors';
+import type { ProviderAdapter, UpstreamOutcome, UpstreamRequest } from '../../../shared/providers';
+import { Deadline, RetryBudgets } from '../../../shared/resilience';
+import { executeRoute, type RouteResult, type TargetNode } from '../../../shared/routing';
+import { fakeClock, scriptedRandom } from '../../support/fakeClock';
+
+const ok: UpstreamOutcome = { kind: 'success', status: 200, headers: {}, body: { choices: [] } };
+const status = (code: number, headers: Record<string, string> = {}): UpstreamOutcome => ({
+  kind: 'http_error',
+  status: code,
+  headers,
+  message: `status ${code}`,
+});
+
+/** Adapters that answer from a script per provider and record every call. */
+function scriptedAdapters(scripts: Record<string, UpstreamOutcome[]>, clock = fakeClock(), latencyMs = 10) {
+  const calls: Array<{ provider: string; request: UpstreamRequest }> = [];
+  const adapterFor = (target: TargetNode): ProviderAdapter => ({
+    call: async (request) => {
+      calls.push({ provider: target.providerName, request });
+      await clock.sleep(Math.min(latencyMs, request.timeoutMs));
+      const outcome = scripts[target.providerName]?.shift() ?? ok;
+      return outcome;
+    },
+  });
+  return { calls, adapterFor };
+}
+
+function setup(route: BreakwaterConfigInput['routes'][string], scripts: Record<string, UpstreamOutcome[]>, deadlineMs = 30_000) {
+  const config = compileConfig({
+    providers: { a: { type: 'simulated' }, b: { type: 'simulated' }, c: { type: 'simulated' } },
+    routes: { r: route },
+    tenants: { t: { route: 'r', keys: ['bw_test_key_000000001'] } },
+  });
+  const clock = fakeClock();
+  // Sleeps in the fake adapters are latency, not backoff: keep them apart.
+  const adapters = scriptedAdapters(scripts, { ...clock, sleep: async (ms) => clock.advance(ms) });
+  const deps = {
+    adapterFor: adapters.adapterFor,
+    clock,
+    random: scriptedRandom(0.5),
+    retryBudgets: new RetryBudgets(clock),
+  };
+  const run = () =>
+    executeRoute(
+      config.routes.get('r')!,
+      { operation: 'chat', body: { model: 'client-model', messages: [] }, deadline: Deadline.after(clock, deadlineMs) },
+      deps,
+    );
+  return { run, clock, calls: adapters.calls };
+}
+
+async function failure(promise: Promise<RouteResult>): Promise<GatewayError> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(isGatewayError(error), `not a GatewayError: ${error}`);
+    return error;
+  }
+  assert.fail('expected the route to fail');
+}
+
+const fallback = (retry = { attempts: 2, base_delay_ms: 100, max_delay_ms: 1_000 }) => ({
+  strategy: { mode: 'fallback' as const },
+  retry,
+  targets: [
+    { provider: 'a', override_params: { model: 'model-a' } },
+    { provider: 'b', override_params: { model: 'model-b' } },
+  ],
+});
+
+describe('executeRoute', () => {
+  it('retries a transient failure with a jittered backoff, then succeeds', async () => {
+    const { run, clock, calls } = setup(fallback(), { a: [status(503), status(502)] });
+    const result = await run();
+    assert.equal(result.label, 'a/model-a');
+    assert.equal(result.attempts.length, 3);
+    assert.equal(result.fallbackIndex, 0);
+    // Full jitter with random 0.5: half of 100, then half of 200.
+    assert.deepEqual(clock.sleeps, [50, 100]);
+    assert.equal(calls[0]!.request.body.model, 'model-a', 'override_params.model replaces the client’s');
+  });
+
+  it('honours Retry-After instead of the backoff', async () => {
+    const { run, clock } = setup(fallback(), { a: [status(429, { 'retry-after': '2' })] });
+    await run();
+    assert.deepEqual(clock.sleeps, [2_000]);
+  });
+
+  it('fails over at once when Retry-After would outlive the deadline', async () => {
+    const { run, clock, calls } = setup(fallback(), { a: [status(429, { 'retry-after': '60' })] }, 5_000);
+    const result = await run();
+    assert.equal(result.label, 'b/model-b');
+    assert.deepEqual(clock.sleeps, [], 'nothing slept');
+    assert.deepEqual(calls.map((c) => c.provider), ['a', 'b']);
+    assert.equal(result.fallbackIndex, 1);
+  });
+
+  it('fails over at once when Retry-After exceeds max_retry_after_ms', async () => {
+    const { run, clock } = setup(fallback({ attempts: 2, max_retry_after_ms: 1_000 } as never), {
+      a: [status(429, { 'retry-after': '5' })],
+    });
+    assert.equal((await run()).label, 'b/model-b');
+    assert.deepEqual(clock.sleeps, []);
+  });
+
+  it('never retries a 400 and does not fall back on it by default', async () => {
+    const { run, calls } = setup(fallback(), { a: [status(400)] });
+    const error = await failure(run());
+    assert.equal(error.code, 'upstream_rejected');
+    assert.equal(error.status, 400);
+    assert.equal(calls.length, 1);
+  });
+
+  it('falls back on a 400 only when on_status_codes lists it', async () => {
+    const route = { ...fallback(), strategy: { mode: 'fallback' as const, on_status_codes: [400] } };
+    const { run, calls } = setup(route, { a: [status(400)] });
+    assert.equal((await run()).label, 'b/model-b');
+    assert.equal(calls.length, 2);
+  });
+
+  it('a 401 from the upstream is 502 upstream_auth_failed, never retried', async () => {
+    const { run, calls } = setup(fallback(), { a: [status(401)] });
+    const error = await failure(run());
+    assert.equal(error.code, 'upstream_auth_failed');
+    assert.equal(error.status, 502);
+    assert.equal(calls.length, 1);
+  });
+
+  it('all targets down: 503 listing every attempt', async () => {
+    const { run } = setup(fallback({ attempts: 1, base_delay_ms: 10, max_delay_ms: 10 }), {
+      a: [status(503), status(503)],
+      b: [{ kind: 'network_error', code: 'ECONNRESET', message: 'reset' }, { kind: 'timeout', timeoutMs: 5 }],
+    });
+    const error = await failure(run());
+    assert.equal(error.code, 'all_targets_failed');
+    assert.equal(error.status, 503);
+    const attempts = error.details!.attempts as Array<Record<string, unknown>>;
+    assert.deepEqual(
+      attempts.map(({ target, attempt, status, error }) => ({ target, attempt, status, error })),
+      [
+        { target: 'a/model-a', attempt: 1, status: 503, error: undefined },
+        { target: 'a/model-a', attempt: 2, status: 503, error: undefined },
+        { target: 'b/model-b', attempt: 1, status: undefined, error: 'ECONNRESET' },
+        { target: 'b/model-b', attempt: 2, status: undefined, error: 'timeout' },
+      ],
+    );
+    assert.equal(attempts[0]!.duration_ms, 10);
+  });
+
+  it('an unresolvable host fails over without being retried', async () => {
+    const { run, calls } = setup(fallback(), { a: [{ kind: 'network_error', code: 'ENOTFOUND', message: 'dns' }] });
+    assert.equal((await run()).label, 'b/model-b');
+    assert.deepEqual(calls.map((c) => c.provider), ['a', 'b']);
+  });
+
+  it('a malformed 200 counts as a failure of that target and is retried', async () => {
+    const { run, calls } = setup(fallback(), { a: [{ kind: 'malformed', message: 'junk' }] });
+    assert.equal((await run()).label, 'a/model-a');
+    assert.equal(calls.length, 2);
+  });
+
+  it('gives each attempt at most the time left before the deadline, then answers 504', async () => {
+    const { run, calls } = setup({ ...fallback(), request_timeout: 10_000 }, {
+      a: [{ kind: 'timeout', timeoutMs: 0 }],
+    }, 5);
+    const error = await failure(run());
+    assert.equal(error.code, 'deadline_exceeded');
+    assert.equal(error.status, 504);
+    assert.equal(calls[0]!.request.timeoutMs, 5);
+    assert.equal(calls.length, 1, 'nothing runs after the deadline');
+  });
+
+  it('stops retrying when the container’s retry budget is spent', async () => {
+    const route = { ...fallback({ attempts: 5, base_delay_ms: 1, max_delay_ms: 1 }), targets: [{ provider: 'a' }] };
+    const scripts = { a: Array.from({ length: 200 }, () => status(503)) };
+    const { run, calls } = setup(route, scripts);
+    // Default budget: 10 retries per 10 s window plus 10% of calls; 5 calls allow 10.5, so 11.
+    for (let i = 0; i < 5; i++) await failure(run());
+    assert.equal(calls.length, 5 + 11, 'five first calls and only the budgeted retries, not 5 x 5');
+  });
+
+  it('walks nested groups depth-first and reports the fallback index across them', async () => {
+    const route = {
+      strategy: { mode: 'fallback' as const },
+      retry: { attempts: 0 },
+      targets: [
+        { strategy: { mode: 'fallback' as const }, targets: [{ provider: 'a' }, { provider: 'b' }] },
+        { provider: 'c', override_params: { model: 'model-c' } },
+      ],
+    };
+    const { run, calls } = setup(route, { a: [status(503)], b: [status(500)] });
+    const result = await run();
+    assert.equal(result.label, 'c/model-c');
+    assert.equal(result.fallbackIndex, 2);
+    assert.deepEqual(calls.map((c) => c.provider), ['a', 'b', 'c']);
+  });
+});
