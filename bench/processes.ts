@@ -1,5 +1,6 @@
 /** Child-process plumbing for the benchmark: spawn, wait until ready, and always clean up. */
-import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 
@@ -84,4 +85,20 @@ export function tail(stream: NodeJS.ReadableStream | null | undefined, max = 4_0
     text = (text + chunk).slice(-max);
   });
   return () => text;
+}
+
+let clockTicks: number | undefined;
+
+/** CPU time (user + system) a process has used so far, in ms; undefined where /proc is missing. */
+export function processCpuMs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    clockTicks ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after "pid (comm) ": state is field 3, utime 14, stime 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks;
+  } catch {
+    return undefined;
+  }
 }

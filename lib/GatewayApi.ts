@@ -80,7 +80,7 @@ export class GatewayApi extends Construct {
       deployOptions: {
         stageName: props.stageName ?? DEFAULT_STAGE_NAME,
         tracingEnabled: true,
-        metricsEnabled: false,
+        metricsEnabled: true,
         dataTraceEnabled: false, // would log prompts and Authorization headers
         throttlingRateLimit: props.throttlingRateLimit ?? DEFAULT_THROTTLING_RATE_LIMIT,
         throttlingBurstLimit: props.throttlingBurstLimit ?? DEFAULT_THROTTLING_BURST_LIMIT,

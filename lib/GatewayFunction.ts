@@ -49,7 +49,8 @@ export interface GatewayFunctionProps {
   readonly environment?: Record<string, string>;
   /**
    * Bundle the AWS SDK v3 instead of using the copy in the Lambda runtime.
-   * Default: false (the runtime's @aws-sdk/* is used: smaller bundle, faster cold start).
+   * Default: false (the runtime's @aws-sdk/* is used: smaller bundle, faster cold start;
+   * @smithy/* helpers are still bundled).
    */
   readonly bundleAwsSdk?: boolean;
 }
@@ -108,7 +109,11 @@ export class GatewayFunction extends Construct {
         sourceMap: true,
         sourceMapMode: SourceMapMode.DEFAULT,
         sourcesContent: false,
-        bundleAwsSDK: props.bundleAwsSdk ?? false,
+        // Keep only @aws-sdk/* external (the runtime ships it). @smithy/* is bundled:
+        // the X-Ray SDK behind Powertools Tracer requires
+        // @smithy/service-error-classification, and bundling it pins the version
+        // we test with instead of whatever the runtime happens to carry.
+        ...(props.bundleAwsSdk ? { bundleAwsSDK: true } : { externalModules: ['@aws-sdk/*'] }),
         commandHooks: {
           beforeBundling: () => [],
           beforeInstall: () => [],

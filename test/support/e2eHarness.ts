@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
-import OpenAI from 'openai';
+import OpenAI, { APIError } from 'openai';
+import type { RunningServer } from '../../bin/local/apiGatewayServer';
 import type { BreakwaterConfigInput } from '../../shared/config';
 import type { SecretSource } from '../../shared/credentials';
 import type { MockUpstream } from './mockUpstream';
+import { startTestGateway, type TestGatewayOptions } from './startGateway';
 
 /** Shared pieces of the end-to-end suite: keys, config builders, clients and error-shape checks. */
 
@@ -100,3 +102,29 @@ export function assertClientError(response: RawResponse, status: number, code: s
   assert.match(response.headers.get('content-type') ?? '', /^application\/json/);
   return assertErrorBody(response.json, { code, type });
 }
+
+/** Starts the real gateway with the e2e upstream secret unless the test brings its own. */
+export const startE2EGateway = (options: Omit<TestGatewayOptions, 'secrets'> & { secrets?: SecretSource }): Promise<RunningServer> =>
+  startTestGateway({ secrets: upstreamSecrets, ...options });
+
+/** Awaits a call that must fail with an HTTP error and returns the SDK's error. */
+export async function sdkError(call: Promise<unknown>): Promise<APIError> {
+  try {
+    await call;
+  } catch (error) {
+    if (error instanceof APIError) return error;
+    throw error;
+  }
+  assert.fail('expected the SDK call to fail with an HTTP error');
+}
+
+/** The `error` object of an SDK error's body (the SDK keeps `body.error` as `error`). */
+export const sdkErrorBody = (error: APIError) => error.error as OpenAiErrorBody['error'];
+
+/** Every header value and the body of a response, as one string to search for secrets. */
+export function everythingVisible(headers: Headers | undefined, body: string): string {
+  const headerText = headers ? [...headers].map(([name, value]) => `${name}: ${value}`).join('\n') : '';
+  return `${headerText}\n${body}`;
+}
+
+export const msSince = (start: number) => performance.now() - start;

@@ -1,0 +1,49 @@
+/**
+ * Every DynamoDB table Breakwater uses, described once: the CDK stack, `npm start`'s local
+ * store and the tests all create tables from this list, so they cannot drift apart.
+ * One string partition key per table and no transactions (dynalite lacks them): every
+ * fleet-wide guarantee is a single conditional write.
+ */
+export interface TableSpec {
+  /** Env var the functions read the table's name from. */
+  envVar: string;
+  /** Name used locally and when the env var is unset. */
+  localName: string;
+  partitionKey: string;
+  /** Attribute holding an epoch-seconds expiry, when items expire. */
+  ttlAttribute?: string;
+  /** Spend is money: keep point-in-time recovery on. */
+  pointInTimeRecovery?: boolean;
+}
+
+export const TABLES = {
+  /** Circuit-breaker state per target, shared by the fleet. */
+  breakers: { envVar: 'BREAKWATER_TABLE_BREAKERS', localName: 'breakwater-breakers', partitionKey: 'pk' },
+  /** Spend per tenant per window (day, month) and per end user per hour. */
+  spend: {
+    envVar: 'BREAKWATER_TABLE_SPEND',
+    localName: 'breakwater-spend',
+    partitionKey: 'pk',
+    ttlAttribute: 'expires_at',
+    pointInTimeRecovery: true,
+  },
+  /** Idempotency records, in Powertools' layout (`id`, `expiration`). */
+  idempotency: {
+    envVar: 'BREAKWATER_TABLE_IDEMPOTENCY',
+    localName: 'breakwater-idempotency',
+    partitionKey: 'id',
+    ttlAttribute: 'expiration',
+  },
+  /** Cached responses per tenant and canonical request. */
+  cache: { envVar: 'BREAKWATER_TABLE_CACHE', localName: 'breakwater-cache', partitionKey: 'pk', ttlAttribute: 'expires_at' },
+} as const satisfies Record<string, TableSpec>;
+
+export type TableId = keyof typeof TABLES;
+export type TableNames = Record<TableId, string>;
+
+/** Table names from the environment (set by the stack), else the local names. */
+export function tableNamesFromEnv(env: NodeJS.ProcessEnv = process.env): TableNames {
+  return Object.fromEntries(
+    Object.entries(TABLES).map(([id, spec]) => [id, env[spec.envVar] ?? spec.localName]),
+  ) as TableNames;
+}

