@@ -133,8 +133,9 @@ class RouteCompiler {
     if ((PROVIDER_TYPES as readonly string[]).includes(name)) {
       const inline = providerSchema.safeParse({
         type: name as ProviderType,
-        ...(target.custom_host ? { base_url: target.custom_host } : {}),
-        ...(name !== 'simulated' ? { credential: target.credential ?? name } : {}),
+        ...(target.custom_host ? (name === 'bedrock' ? { endpoint: target.custom_host } : { base_url: target.custom_host }) : {}),
+        // Bedrock signs with the function's role and simulated needs nothing: no secret for them.
+        ...(name !== 'simulated' && name !== 'bedrock' ? { credential: target.credential ?? name } : {}),
       });
       if (inline.success) return { name, config: inline.data };
     }

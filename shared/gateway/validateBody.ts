@@ -1,11 +1,18 @@
 import type { z } from 'zod';
 import { formatPath } from '../config/ConfigError';
 import { GatewayError } from '../errors';
+import { exceedsJsonDepth } from './jsonDepth';
+
+/** Real chat requests nest a dozen levels (tool JSON schemas a few more); 64 is generous. */
+export const MAX_JSON_DEPTH = 64;
 
 /** Parses a body against a schema; the 400's message names the first bad field. */
 export function validateBody<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new GatewayError('invalid_request', 'the request body must be a JSON object');
+  }
+  if (exceedsJsonDepth(body, MAX_JSON_DEPTH)) {
+    throw new GatewayError('invalid_request', `the request body nests deeper than ${MAX_JSON_DEPTH} levels`);
   }
   const parsed = schema.safeParse(body);
   if (parsed.success) return parsed.data;

@@ -2,17 +2,34 @@ import { HTTP_ERROR_CODES, httpRequest, isHttpClientError, type HttpRequest } fr
 import { upstreamMessage } from './redact';
 import type { UpstreamOutcome } from './types';
 
+/** Headers that carry the credential we sent; their values must never come back in a message. */
+const CREDENTIAL_HEADERS = ['authorization', 'x-api-key', 'api-key'];
+
+/** The exact credential values in a request's headers (without the `Bearer ` scheme). */
+export function credentialValues(headers: Readonly<Record<string, string>>): string[] {
+  return CREDENTIAL_HEADERS.flatMap((name) => {
+    const value = headers[name];
+    if (!value) return [];
+    const bare = value.replace(/^bearer\s+/i, '');
+    return bare === value ? [value] : [value, bare];
+  });
+}
+
 /** Reads `error.message` from OpenAI- and Anthropic-style error bodies, else the raw text. */
-export function errorMessageFromBody(body: string): string {
+export function errorMessageFromBody(body: string, secrets: readonly string[] = []): string {
+  let message = body || 'no message';
   try {
     const parsed = JSON.parse(body) as { error?: { message?: unknown } | string; message?: unknown };
-    if (typeof parsed.error === 'string') return upstreamMessage(parsed.error);
-    if (typeof parsed.error?.message === 'string') return upstreamMessage(parsed.error.message);
-    if (typeof parsed.message === 'string') return upstreamMessage(parsed.message);
+    if (typeof parsed.error === 'string') message = parsed.error;
+    else if (typeof parsed.error?.message === 'string') message = parsed.error.message;
+    else if (typeof parsed.message === 'string') message = parsed.message;
   } catch {
     // Not JSON: an HTML error page from a proxy, say.
   }
-  return upstreamMessage(body || 'no message');
+  // Shape-based redaction misses keys that look like nothing in particular (Azure's hex keys),
+  // so the exact values we sent are cut out first.
+  for (const secret of secrets) if (secret.length >= 8) message = message.split(secret).join('[redacted]');
+  return upstreamMessage(message);
 }
 
 /**
@@ -35,7 +52,7 @@ export async function sendUpstream(
   }
   const { status, headers, body } = response;
   if (status < 200 || status >= 300) {
-    return { kind: 'http_error', status, headers, message: errorMessageFromBody(body) };
+    return { kind: 'http_error', status, headers, message: errorMessageFromBody(body, credentialValues(request.headers)) };
   }
   try {
     return { kind: 'success', status, headers, body: translate(JSON.parse(body)) };

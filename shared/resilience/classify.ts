@@ -14,9 +14,14 @@ export const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([408, 425, 429, 5
 
 export function classifyStatus(status: number, retryOn: ReadonlySet<number> = RETRYABLE_STATUSES): FailureAction {
   if (retryOn.has(status)) return 'retry';
-  if (status >= 500) return 'failover';
+  // A redirect (say http:// answered with a 301 to https://) or a non-final status is the
+  // target's misconfiguration, not the client's mistake: move on, and never relay a 3xx.
+  if (status >= 500 || status < 400) return 'failover';
   return 'fatal';
 }
+
+/** Whether an upstream status is the client's own mistake, to be passed back as a 4xx. */
+export const isClientErrorStatus = (status: number): boolean => status >= 400 && status < 500;
 
 /** Network error codes from node's sockets and DNS resolver. */
 const RETRYABLE_NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'ESOCKETTIMEDOUT', 'UND_ERR_SOCKET']);

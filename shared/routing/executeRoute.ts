@@ -4,6 +4,7 @@ import {
   backoffDelay,
   classifyNetworkError,
   classifyStatus,
+  isClientErrorStatus,
   parseRetryAfter,
   type Clock,
   type Deadline,
@@ -88,7 +89,10 @@ function failureAction(outcome: TargetFailure['outcome'], retryOn: ReadonlySet<n
 /** Whether a group moves on to its next child after this failure. */
 function fallsBack(failure: TargetFailure, fallbackOn: ReadonlySet<number>): boolean {
   if (failure.outcome.kind === 'deadline') return false;
-  if (failure.outcome.kind === 'http_error') return fallbackOn.has(failure.outcome.status);
+  if (failure.outcome.kind === 'http_error') {
+    // A 3xx is never relayed to the client, so it always moves on; 4xx/5xx follow on_status_codes.
+    return fallbackOn.has(failure.outcome.status) || failure.outcome.status < 400;
+  }
   return true;
 }
 
@@ -203,7 +207,7 @@ export class RouteExecution {
         details: { attempts },
       });
     }
-    if (outcome.kind === 'http_error' && !DEFAULT_FALLBACK_LIKE.has(outcome.status) && outcome.status < 500) {
+    if (outcome.kind === 'http_error' && isClientErrorStatus(outcome.status) && !DEFAULT_FALLBACK_LIKE.has(outcome.status)) {
       if (outcome.status === 401 || outcome.status === 403) {
         return new GatewayError('upstream_auth_failed', `${failure.label} refused Breakwater's credential (${outcome.status})`, {
           details: { attempts },

@@ -190,13 +190,10 @@ describe('e2e: fallback across targets', () => {
     assert.equal(backup.requests.length, 1);
   });
 
-  // KNOWN BUG (reported): executeRoute's toError maps every upstream status < 500 that is not
-  // 408/425/429 to `upstream_rejected` *with the upstream's own status*, so a 3xx (e.g. an
-  // http:// base_url that the provider redirects to https://) reaches the client as a bare 301
-  // blaming the client (type invalid_request_error), and the backup is never tried.
+  // A 3xx (an http:// base_url the provider redirects to https://, say) is the target's
+  // misconfiguration: it must never reach the client as a 301 blaming the client.
   it(
-    'BUG: an upstream 3xx redirect is not passed to the client as a 3xx "upstream_rejected"',
-    { todo: 'executeRoute.toError passes upstream 3xx statuses through as upstream_rejected' },
+    'guarantee: an upstream 3xx redirect is never passed to the client; the backup is tried',
     async () => {
       primary.setDefault({ status: 301, headers: { location: 'https://example.com/v1/chat/completions' }, body: 'Moved' });
 
