@@ -86,6 +86,18 @@ const anthropicProviderSchema = z.strictObject({
   default_max_tokens: z.number().int().positive().default(4096),
 });
 
+const bedrockProviderSchema = z.strictObject({
+  type: z.literal('bedrock'),
+  /** The Bedrock region; defaults to the function's own (AWS_REGION). */
+  region: z.string().min(1).optional(),
+  /** A VPC interface endpoint's URL, or a local stub in tests; defaults to the regional endpoint. */
+  endpoint: z.url().optional(),
+  /** Calls are signed with the function's IAM role: there is no secret to name. */
+  credential: z
+    .never({ error: "bedrock signs with the function's IAM role and takes no `credential`" })
+    .optional(),
+});
+
 export const SIMULATED_FAILURES = ['429', '429_retry_after', '500', '503', 'timeout', 'reset', 'malformed'] as const;
 
 const simulatedProviderSchema = z.strictObject({
@@ -105,11 +117,12 @@ const simulatedProviderSchema = z.strictObject({
 export const providerSchema = z.discriminatedUnion('type', [
   openaiProviderSchema,
   anthropicProviderSchema,
+  bedrockProviderSchema,
   simulatedProviderSchema,
 ]);
 export type ProviderConfig = z.infer<typeof providerSchema>;
 export type ProviderType = ProviderConfig['type'];
-export const PROVIDER_TYPES: readonly ProviderType[] = ['openai', 'anthropic', 'simulated'];
+export const PROVIDER_TYPES: readonly ProviderType[] = ['openai', 'anthropic', 'bedrock', 'simulated'];
 
 export const tenantSchema = z.strictObject({
   /** The route used when the request names none. */

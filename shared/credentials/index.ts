@@ -1,2 +1,4 @@
+export { createSecretsManagerClient, type SecretsManagerClientOptions } from './createSecretsManagerClient';
 export { EnvSecretSource } from './EnvSecretSource';
+export { SecretsManagerSource, type SecretsManagerSourceOptions } from './SecretsManagerSource';
 export { parseSecretString, secretEnvVarName, type SecretSource, type SecretValue } from './SecretSource';

@@ -57,7 +57,8 @@ export class GatewayApp {
   handle = async (event: APIGatewayProxyEvent, context: Context): Promise<APIGatewayProxyResult> => {
     const requestId = event.requestContext?.requestId ?? context.awsRequestId;
     const path = event.path.length > 1 ? event.path.replace(/\/+$/, '') : event.path;
-    const methods = this.routes[path];
+    const modelId = /^\/v1\/models\/(.+)$/.exec(path)?.[1];
+    const methods = modelId !== undefined ? this.modelRoute(decodeURIComponent(modelId)) : this.routes[path];
     if (!methods) throw new GatewayError('unknown_route', `no such endpoint: ${event.httpMethod} ${path}`);
     const handler = methods[event.httpMethod];
     if (!handler) {
@@ -122,15 +123,31 @@ export class GatewayApp {
 
   private async listModels(event: APIGatewayProxyEvent, requestId: string): Promise<APIGatewayProxyResult> {
     const tenant = this.keys.authenticate(event.headers);
-    const seen = new Map<string, { id: string; object: 'model'; created: number; owned_by: string }>();
+    return json(200, { object: 'list', data: [...this.reachableModels(tenant).values()] }, requestId);
+  }
+
+  /** `GET /v1/models/{id}` (the SDK's `models.retrieve`): one of the caller's models, else 404. */
+  private modelRoute(id: string): Partial<Record<string, Handler>> {
+    return {
+      GET: async (event, _context, requestId) => {
+        const model = this.reachableModels(this.keys.authenticate(event.headers)).get(id);
+        if (!model) throw new GatewayError('unknown_route', `no model "${id}" on this key's routes`);
+        return json(200, model, requestId);
+      },
+    };
+  }
+
+  /** Models named by the targets of the tenant's routes; weight-0 targets are never called. */
+  private reachableModels(tenant: TenantConfig) {
+    const models = new Map<string, { id: string; object: 'model'; created: number; owned_by: string }>();
     for (const routeName of tenant.allowedRoutes) {
       for (const target of leaves(this.deps.config.routes.get(routeName) as RouteNode)) {
-        if (target.model && !seen.has(target.model)) {
-          seen.set(target.model, { id: target.model, object: 'model', created: 0, owned_by: target.providerName });
+        if (target.model && target.weight > 0 && !models.has(target.model)) {
+          models.set(target.model, { id: target.model, object: 'model', created: 0, owned_by: target.providerName });
         }
       }
     }
-    return json(200, { object: 'list', data: [...seen.values()] }, requestId);
+    return models;
   }
 
   private routeFor(tenant: TenantConfig, requested: string | undefined): string {

@@ -3,6 +3,7 @@ import type { SecretSource } from '../credentials';
 import { fromAnthropicResponse, toAnthropicRequest } from './anthropicTranslation';
 import type { ProviderAdapter, UpstreamOutcome, UpstreamRequest } from './types';
 import { sendUpstream } from './upstreamHttp';
+import { withCredentialRefresh, type CredentialRefreshOptions } from './withCredentialRefresh';
 
 export {
   AnthropicTranslationError,
@@ -26,6 +27,8 @@ export class AnthropicProvider implements ProviderAdapter {
     private readonly secrets: SecretSource,
     /** The `created` stamp of translated answers, in seconds; injected for tests. */
     private readonly nowSeconds: () => number = systemNowSeconds,
+    /** The refused-credential counter and clock, from ProviderDeps. */
+    private readonly refresh: CredentialRefreshOptions = {},
   ) {
     this.baseUrl = config.base_url.replace(/\/+$/, '');
   }
@@ -47,20 +50,20 @@ export class AnthropicProvider implements ProviderAdapter {
       accept: 'application/json',
       'anthropic-version': this.config.anthropic_version,
     };
-    if (this.config.credential) {
-      const secret = await this.secrets.get(this.config.credential);
-      if (!secret?.api_key) return { kind: 'unavailable', reason: `credential "${this.config.credential}" is not set` };
-      headers['x-api-key'] = secret.api_key;
-    }
-    return sendUpstream(
-      {
-        url: `${this.baseUrl}/messages`,
-        method: 'POST',
-        headers,
-        body: JSON.stringify(body),
-        timeoutMs: request.timeoutMs,
-      },
-      (answer) => fromAnthropicResponse(answer, this.nowSeconds()),
+    const credential = request.credential ?? this.config.credential;
+    return withCredentialRefresh(
+      { ...this.refresh, secrets: this.secrets, credential, timeoutMs: request.timeoutMs },
+      (apiKey, timeoutMs) =>
+        sendUpstream(
+          {
+            url: `${this.baseUrl}/messages`,
+            method: 'POST',
+            headers: apiKey === undefined ? headers : { ...headers, 'x-api-key': apiKey },
+            body: JSON.stringify(body),
+            timeoutMs,
+          },
+          (answer) => fromAnthropicResponse(answer, this.nowSeconds()),
+        ),
     );
   }
 }

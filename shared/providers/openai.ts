@@ -2,6 +2,7 @@ import type { ProviderConfig } from '../config/schema';
 import type { SecretSource } from '../credentials';
 import { isRecord, sendUpstream } from './upstreamHttp';
 import type { ProviderAdapter, UpstreamOutcome, UpstreamRequest } from './types';
+import { withCredentialRefresh, type CredentialRefreshOptions } from './withCredentialRefresh';
 
 type OpenAiProviderConfig = Extract<ProviderConfig, { type: 'openai' }>;
 
@@ -22,6 +23,8 @@ export class OpenAiProvider implements ProviderAdapter {
   constructor(
     private readonly config: OpenAiProviderConfig,
     private readonly secrets: SecretSource,
+    /** The refused-credential counter and clock, from ProviderDeps. */
+    private readonly refresh: CredentialRefreshOptions = {},
   ) {
     this.baseUrl = config.base_url.replace(/\/+$/, '');
   }
@@ -32,20 +35,20 @@ export class OpenAiProvider implements ProviderAdapter {
       accept: 'application/json',
       ...this.config.headers,
     };
-    if (this.config.credential) {
-      const secret = await this.secrets.get(this.config.credential);
-      if (!secret?.api_key) return { kind: 'unavailable', reason: `credential "${this.config.credential}" is not set` };
-      headers.authorization = `Bearer ${secret.api_key}`;
-    }
-    return sendUpstream(
-      {
-        url: this.baseUrl + PATHS[request.operation],
-        method: 'POST',
-        headers,
-        body: JSON.stringify(request.body),
-        timeoutMs: request.timeoutMs,
-      },
-      (body) => readOpenAiBody(request.operation, body),
+    const credential = request.credential ?? this.config.credential;
+    return withCredentialRefresh(
+      { ...this.refresh, secrets: this.secrets, credential, timeoutMs: request.timeoutMs },
+      (apiKey, timeoutMs) =>
+        sendUpstream(
+          {
+            url: this.baseUrl + PATHS[request.operation],
+            method: 'POST',
+            headers: apiKey === undefined ? headers : { ...headers, authorization: `Bearer ${apiKey}` },
+            body: JSON.stringify(request.body),
+            timeoutMs,
+          },
+          (body) => readOpenAiBody(request.operation, body),
+        ),
     );
   }
 }

@@ -10,6 +10,11 @@ export interface UpstreamRequest {
   body: Record<string, unknown>;
   /** This attempt's timeout: the smaller of the target's request_timeout and the deadline. */
   timeoutMs: number;
+  /**
+   * Bring-your-own-key: the secret to use instead of the provider config's `credential`.
+   * Set from the tenant's policy (operator-controlled), never from the client's request.
+   */
+  credential?: string;
 }
 
 /**
@@ -33,8 +38,20 @@ export interface ProviderAdapter {
   call(request: UpstreamRequest): Promise<UpstreamOutcome>;
 }
 
+/** An upstream refused a credential (401/403); reported after the one refresh-and-retry. */
+export interface AuthFailureEvent {
+  /** The secret's name, never its value. */
+  credential: string;
+  /** The first refusal's status. */
+  status: number;
+  /** True when the refreshed secret was not refused: a rotation was picked up. */
+  recovered: boolean;
+}
+
 export interface ProviderDeps {
   secrets: SecretSource;
   clock: Clock;
   random: RandomSource;
+  /** Counts refused credentials (e.g. a metric). Optional: without it nothing is counted. */
+  onAuthFailure?: (event: AuthFailureEvent) => void;
 }
