@@ -1,0 +1,66 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * Top-level request fields that never change the answer, so they are left out of the key:
+ * - `user`, `safety_identifier`: who is asking (abuse tracking), not what;
+ * - `metadata`, `store`: what the provider records about the call, not what it answers;
+ * - `stream`, `stream_options`: how the answer is delivered;
+ * - `prompt_cache_key`: a provider-side caching hint;
+ * - `request_id`, `idempotency_key`, `timestamp`, `created`: per-call ids and times some
+ *   clients add, which would make every key unique.
+ * Everything else (messages, model, temperature, tools, n, seed...) is in the key.
+ */
+export const CACHE_KEY_IGNORED_FIELDS: readonly string[] = [
+  'user',
+  'safety_identifier',
+  'metadata',
+  'store',
+  'stream',
+  'stream_options',
+  'prompt_cache_key',
+  'request_id',
+  'idempotency_key',
+  'timestamp',
+  'created',
+];
+
+/** JSON with object keys sorted at every depth (arrays keep their order: it is meaningful). */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, inner: unknown) => {
+    if (inner === null || typeof inner !== 'object' || Array.isArray(inner)) return inner;
+    const record = inner as Record<string, unknown>;
+    return Object.fromEntries(
+      Object.keys(record)
+        .sort()
+        .map((key) => [key, record[key]]),
+    );
+  });
+}
+
+export interface CacheKeyInput {
+  tenant: string;
+  /** The route's name: two routes may send the same body to different models. */
+  route: string;
+  /** `chat`, `embeddings`...: part of the hash so two endpoints never share an entry. */
+  operation: string;
+  /** The request body as the client sent it (parsed). */
+  body: unknown;
+}
+
+/**
+ * The cache item's partition key: `cache#<tenant>#<route>#<sha256 hex>`, the hash taken over
+ * the canonical request without {@link CACHE_KEY_IGNORED_FIELDS}. Tenant and route are
+ * URI-encoded so a `#` in a name cannot make two tenants' keys collide.
+ */
+export function cacheKey(input: CacheKeyInput): string {
+  const body =
+    input.body !== null && typeof input.body === 'object' && !Array.isArray(input.body)
+      ? Object.fromEntries(
+          Object.entries(input.body as Record<string, unknown>).filter(([key]) => !CACHE_KEY_IGNORED_FIELDS.includes(key)),
+        )
+      : input.body;
+  const hash = createHash('sha256')
+    .update(canonicalJson({ operation: input.operation, body }))
+    .digest('hex');
+  return `cache#${encodeURIComponent(input.tenant)}#${encodeURIComponent(input.route)}#${hash}`;
+}
