@@ -3,7 +3,8 @@
  * it, then measures its size and how long a fresh `node` takes to import it.
  */
 import { spawn } from 'node:child_process';
-import { stat } from 'node:fs/promises';
+import { stat, symlink, writeFile } from 'node:fs/promises';
+import { isBuiltin } from 'node:module';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
@@ -16,13 +17,29 @@ export interface BundleInfo {
   file: string;
   bytes: number;
   buildMs: number;
+  /** Packages (not node builtins) the bundle leaves to the runtime: Lambda ships @aws-sdk/* itself. */
+  externals: string[];
+  /** A module that imports only {@link externals}, to time them apart from the bundle. */
+  externalsFile: string;
+  /** The inputs that weigh most in the output, by package or repo folder, in bytes. */
+  topInputs: Array<[string, number]>;
+}
+
+/** node_modules/<pkg>/... → <pkg>; repo files → their top folder. */
+function inputGroup(input: string): string {
+  const modules = input.lastIndexOf('node_modules/');
+  if (modules >= 0) {
+    const parts = input.slice(modules + 'node_modules/'.length).split('/');
+    return parts[0]!.startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0]!;
+  }
+  return input.split('/').slice(0, 2).join('/');
 }
 
 export async function buildGatewayBundle(repoRoot: string, outDir: string): Promise<BundleInfo> {
   // NodejsFunction names an ESM bundle index.mjs.
   const file = path.join(outDir, 'index.mjs');
   const started = performance.now();
-  await build({
+  const result = await build({
     entryPoints: [path.join(repoRoot, 'functions/gateway/handler.ts')],
     outfile: file,
     absWorkingDir: repoRoot,
@@ -40,10 +57,24 @@ export async function buildGatewayBundle(repoRoot: string, outDir: string): Prom
     sourcemap: true,
     sourcesContent: false,
     logLevel: 'error',
+    metafile: true,
   });
   const buildMs = performance.now() - started;
   const { size } = await stat(file);
-  return { file, bytes: size, buildMs };
+  const output = Object.entries(result.metafile.outputs).find(([name]) => name.endsWith('.mjs'))?.[1];
+  const externals = [...new Set((output?.imports ?? []).filter((i) => i.external && !isBuiltin(i.path)).map((i) => i.path))].sort();
+  const externalsFile = path.join(outDir, 'externals-only.mjs');
+  await writeFile(externalsFile, externals.map((name) => `import ${JSON.stringify(name)};`).join('\n') + '\n');
+  const groups = new Map<string, number>();
+  for (const [input, { bytesInOutput }] of Object.entries(output?.inputs ?? {})) {
+    const group = inputGroup(input);
+    groups.set(group, (groups.get(group) ?? 0) + bytesInOutput);
+  }
+  const topInputs = [...groups].sort((a, b) => b[1] - a[1]).slice(0, 8);
+  // The external @aws-sdk/* packages must resolve for the cold import, as they do on Lambda from
+  // the runtime's own copy: here they come from the repo's node_modules, through a symlink.
+  await symlink(path.join(repoRoot, 'node_modules'), path.join(outDir, 'node_modules'), 'dir');
+  return { file, bytes: size, buildMs, externals, externalsFile, topInputs };
 }
 
 export interface ColdImport {

@@ -5,26 +5,26 @@
 export const ERROR_CODES = {
   invalid_request: { status: 400, type: 'invalid_request_error' },
   streaming_unsupported: { status: 400, type: 'invalid_request_error' },
+  request_cost_exceeds_limit: { status: 400, type: 'invalid_request_error' },
+  input_rejected: { status: 400, type: 'invalid_request_error' },
+  /** The upstream refused the request as the client sent it; status is the upstream's own 4xx. */
+  upstream_rejected: { status: 400, type: 'invalid_request_error' },
   invalid_api_key: { status: 401, type: 'authentication_error' },
   model_not_allowed: { status: 403, type: 'permission_error' },
   unknown_route: { status: 404, type: 'not_found_error' },
   method_not_allowed: { status: 405, type: 'invalid_request_error' },
   idempotency_in_progress: { status: 409, type: 'invalid_request_error' },
   payload_too_large: { status: 413, type: 'invalid_request_error' },
-  request_cost_exceeds_limit: { status: 400, type: 'invalid_request_error' },
-  input_rejected: { status: 400, type: 'invalid_request_error' },
   idempotency_key_reused: { status: 422, type: 'invalid_request_error' },
   budget_exceeded: { status: 429, type: 'rate_limit_error' },
   rate_limited: { status: 429, type: 'rate_limit_error' },
-  /** The upstream refused the request as the client sent it; status is the upstream's own 4xx. */
-  upstream_rejected: { status: 400, type: 'invalid_request_error' },
+  internal_error: { status: 500, type: 'api_error' },
   upstream_auth_failed: { status: 502, type: 'api_error' },
   all_targets_failed: { status: 503, type: 'api_error' },
   all_targets_unavailable: { status: 503, type: 'api_error' },
   budget_unavailable: { status: 503, type: 'api_error' },
   idempotency_unavailable: { status: 503, type: 'api_error' },
   deadline_exceeded: { status: 504, type: 'api_error' },
-  internal_error: { status: 500, type: 'api_error' },
 } as const satisfies Record<string, { status: number; type: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

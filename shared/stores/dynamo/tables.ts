@@ -34,6 +34,15 @@ export const TABLES = {
     partitionKey: 'id',
     ttlAttribute: 'expiration',
   },
+  /** Virtual keys by SHA-256 hash of the key; the plain key is never stored. */
+  keys: { envVar: 'BREAKWATER_TABLE_KEYS', localName: 'breakwater-keys', partitionKey: 'pk', ttlAttribute: 'expires_at' },
+  /** Per-key request and token counters per minute window (rpm / tpm limits). */
+  rateLimits: {
+    envVar: 'BREAKWATER_TABLE_RATE_LIMITS',
+    localName: 'breakwater-rate-limits',
+    partitionKey: 'pk',
+    ttlAttribute: 'expires_at',
+  },
   /** Cached responses per tenant and canonical request. */
   cache: { envVar: 'BREAKWATER_TABLE_CACHE', localName: 'breakwater-cache', partitionKey: 'pk', ttlAttribute: 'expires_at' },
 } as const satisfies Record<string, TableSpec>;
