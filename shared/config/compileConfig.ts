@@ -1,4 +1,6 @@
 import { readFile } from 'node:fs/promises';
+import { DEFAULT_BREAKER_CONFIG, resolveBreakerConfig, type ResolvedBreakerConfig } from '../breaker/config';
+import type { CacheConfig } from '../cache/cacheConfig';
 import { RETRYABLE_STATUSES } from '../resilience/classify';
 import type { GroupNode, ResolvedRetry, RouteNode, TargetNode } from '../routing/routePlan';
 import { ConfigError, formatPath, type ConfigIssue } from './ConfigError';
@@ -22,9 +24,15 @@ export interface TenantConfig {
   keys: readonly string[];
 }
 
+/** Settings that belong to a route as a whole rather than to its targets. */
+export interface RouteOptions {
+  cache?: CacheConfig;
+}
+
 /** The config after validation, defaults and inheritance: what the engine runs on. */
 export interface CompiledConfig {
   routes: ReadonlyMap<string, RouteNode>;
+  routeOptions: ReadonlyMap<string, RouteOptions>;
   tenants: ReadonlyMap<string, TenantConfig>;
   settings: Settings;
 }
@@ -65,6 +73,7 @@ interface Inherited {
   retry: ResolvedRetry;
   requestTimeoutMs: number;
   fallbackOn: ReadonlySet<number>;
+  breaker: ResolvedBreakerConfig;
 }
 
 class RouteCompiler {
@@ -76,7 +85,11 @@ class RouteCompiler {
       retry: resolveRetry(target.retry, inherited.retry),
       requestTimeoutMs: target.request_timeout ?? inherited.requestTimeoutMs,
       fallbackOn: target.strategy?.on_status_codes ? new Set(target.strategy.on_status_codes) : inherited.fallbackOn,
+      breaker: resolveBreakerConfig(target.circuit_breaker, inherited.breaker),
     };
+    if (target.cache && path.length > 2) {
+      this.issues.push({ path: formatPath([...path, 'cache']), message: 'cache is set on the route itself, not on a nested target' });
+    }
     const weight = target.weight ?? 1;
 
     if (target.targets) {
@@ -112,6 +125,7 @@ class RouteCompiler {
       overrideParams: target.override_params ?? {},
       retry: here.retry,
       requestTimeoutMs: here.requestTimeoutMs,
+      breaker: here.breaker,
       weight,
     };
     return leaf;
@@ -163,12 +177,15 @@ export function compileConfig(raw: unknown, source = 'config'): CompiledConfig {
     retry: DEFAULT_RETRY,
     requestTimeoutMs: DEFAULT_REQUEST_TIMEOUT_MS,
     fallbackOn: DEFAULT_FALLBACK_STATUSES,
+    breaker: DEFAULT_BREAKER_CONFIG,
   };
 
   const routes = new Map<string, RouteNode>();
+  const routeOptions = new Map<string, RouteOptions>();
   for (const [name, route] of Object.entries(config.routes)) {
     const node = compiler.compile(route, ['routes', name], root);
     if (node) routes.set(name, node);
+    routeOptions.set(name, { cache: route.cache });
   }
 
   const issues = compiler.issues;
@@ -190,7 +207,7 @@ export function compileConfig(raw: unknown, source = 'config'): CompiledConfig {
     tenants.set(name, { name, route: tenant.route, allowedRoutes, keys: tenant.keys });
   }
   if (issues.length > 0) throw new ConfigError(issues, source);
-  return { routes, tenants, settings: config.settings };
+  return { routes, routeOptions, tenants, settings: config.settings };
 }
 
 export async function loadConfigFile(path: string): Promise<CompiledConfig> {

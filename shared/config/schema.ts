@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { circuitBreakerConfigSchema } from '../breaker/config';
+import { cacheConfigSchema } from '../cache/cacheConfig';
 
 /**
  * The config file's schema. Route and target objects follow Portkey's gateway config
@@ -45,6 +47,10 @@ export const targetSchema = z
     /** Per-attempt timeout in ms, inherited by nested targets. */
     request_timeout: positiveMs.optional(),
     strategy: strategySchema.optional(),
+    /** Fleet-wide breaker settings (Portkey 2.0 cb_config names), inherited by nested targets. */
+    circuit_breaker: circuitBreakerConfigSchema.optional(),
+    /** Response cache, read on the route itself only. */
+    cache: cacheConfigSchema.optional(),
     get targets() {
       return z.array(targetSchema).min(1).optional();
     },

@@ -1,3 +1,4 @@
+import type { CircuitBreakers } from '../breaker/CircuitBreakers';
 import { GatewayError } from '../errors';
 import type { Operation, ProviderAdapter, UpstreamOutcome } from '../providers/types';
 import {
@@ -12,6 +13,7 @@ import {
   type RandomSource,
   type RetryBudgets,
 } from '../resilience';
+import { breakerOutcomeOf } from './breakerOutcome';
 import { orderChildren } from './orderChildren';
 import { targetKey, type RouteNode, type TargetNode } from './routePlan';
 
@@ -21,7 +23,8 @@ export interface AttemptRecord {
   target: string;
   /** 1 for the first call to this target in this request. */
   attempt: number;
-  outcome: UpstreamOutcome['kind'];
+  /** `circuit_open`: the target was skipped without a call because its breaker is open. */
+  outcome: UpstreamOutcome['kind'] | 'circuit_open';
   status?: number;
   /** Error class for failures without a status: ECONNRESET, timeout, malformed... */
   error?: string;
@@ -41,6 +44,8 @@ export interface RouteExecutorDeps {
   clock: Clock;
   random: RandomSource;
   retryBudgets: RetryBudgets;
+  /** Fleet-wide breakers; without them every target is always tried. */
+  breakers?: CircuitBreakers;
   observer?: AttemptObserver;
 }
 
@@ -49,10 +54,14 @@ export interface RouteRequest {
   /** The client's validated body, in OpenAI's format. */
   body: Readonly<Record<string, unknown>>;
   deadline: Deadline;
+  /** Bring-your-own-key: provider name → the tenant's own secret, used instead of the provider's. */
+  credentialOverrides?: Readonly<Record<string, string>>;
 }
 
 export interface RouteResult {
   target: TargetNode;
+  /** The model that answered. */
+  model: string;
   /** `provider/model` that answered. */
   label: string;
   body: Record<string, unknown>;
@@ -65,7 +74,7 @@ export interface RouteResult {
 interface TargetFailure {
   target: TargetNode;
   label: string;
-  outcome: Exclude<UpstreamOutcome, { kind: 'success' }> | { kind: 'deadline' };
+  outcome: Exclude<UpstreamOutcome, { kind: 'success' }> | { kind: 'deadline' } | { kind: 'circuit_open'; retryAt: number };
   retryAfterMs?: number;
 }
 
@@ -82,6 +91,7 @@ function failureAction(outcome: TargetFailure['outcome'], retryOn: ReadonlySet<n
       return 'retry';
     case 'unavailable':
     case 'deadline':
+    case 'circuit_open':
       return 'failover';
   }
 }
@@ -106,6 +116,8 @@ const describe = (record: AttemptRecord) =>
  */
 export class RouteExecution {
   private readonly attempts: AttemptRecord[] = [];
+  /** Half-open times of targets skipped for an open breaker. */
+  private readonly skippedUntil: number[] = [];
   private targetsTried = 0;
 
   constructor(
@@ -133,13 +145,15 @@ export class RouteExecution {
   }
 
   private async runTarget(target: TargetNode): Promise<NodeResult> {
-    const { clock, random, retryBudgets } = this.deps;
+    const { clock, random, retryBudgets, breakers } = this.deps;
     const { deadline, operation } = this.request;
     const model = target.model ?? String(this.request.body.model);
     const label = `${target.providerName}/${model}`;
     const adapter = this.deps.adapterFor(target);
-    const budget = retryBudgets.for(targetKey(target, model));
+    const key = targetKey(target, model);
+    const budget = retryBudgets.for(key);
     const body = { ...this.request.body, ...target.overrideParams, model };
+    const credential = this.request.credentialOverrides?.[target.providerName];
     const fallbackIndex = this.targetsTried++;
     budget.recordCall();
 
@@ -148,9 +162,17 @@ export class RouteExecution {
       if (deadline.expired) return { ok: false, failure: { target, label, outcome: { kind: 'deadline' } } };
 
       const timeoutMs = Math.min(target.requestTimeoutMs, deadline.remainingMs());
+      // The probe's lease covers its attempt, so no other container probes while it runs.
+      const permit = breakers ? await breakers.acquire(key, target.breaker, { probeLeaseMs: timeoutMs + 1_000 }) : undefined;
+      if (permit && !permit.allowed) {
+        this.attempts.push({ target: label, attempt, outcome: 'circuit_open', error: 'circuit_open', durationMs: 0 });
+        this.skippedUntil.push(permit.retryAt);
+        return { ok: false, failure: { target, label, outcome: { kind: 'circuit_open', retryAt: permit.retryAt } } };
+      }
+
       const finish = this.deps.observer?.startAttempt(target, model, attempt);
       const started = clock.now();
-      const outcome = await adapter.call({ operation, body, timeoutMs });
+      const outcome = await adapter.call({ operation, body, timeoutMs, ...(credential ? { credential } : {}) });
       const record: AttemptRecord = {
         target: label,
         attempt,
@@ -164,17 +186,21 @@ export class RouteExecution {
       this.attempts.push(record);
       finish?.(record);
 
+      const retryAfterMs =
+        outcome.kind === 'http_error' && target.retry.useRetryAfterHeader
+          ? parseRetryAfter(outcome.headers, clock.now())
+          : undefined;
+      await permit?.report(
+        breakerOutcomeOf(outcome, { retryAfterMs, truncatedByDeadline: timeoutMs < target.requestTimeoutMs }),
+      );
+
       if (outcome.kind === 'success') {
-        return { ok: true, result: { target, label, body: outcome.body, attempts: this.attempts, fallbackIndex } };
+        return { ok: true, result: { target, model, label, body: outcome.body, attempts: this.attempts, fallbackIndex } };
       }
       if (outcome.kind === 'timeout' && deadline.expired) {
         return { ok: false, failure: { target, label, outcome: { kind: 'deadline' } } };
       }
 
-      const retryAfterMs =
-        outcome.kind === 'http_error' && target.retry.useRetryAfterHeader
-          ? parseRetryAfter(outcome.headers, clock.now())
-          : undefined;
       const failure: TargetFailure = { target, label, outcome, retryAfterMs };
       if (failureAction(outcome, target.retry.retryOn) !== 'retry' || attempt > target.retry.attempts) {
         return { ok: false, failure };
@@ -202,6 +228,15 @@ export class RouteExecution {
     const summary = this.attempts.map((record) => `${record.target} ${describe(record)}`).join(', ');
     const { outcome } = failure;
 
+    // Every target skipped for an open breaker: nothing was called, so say when to come back.
+    if (this.attempts.every((record) => record.outcome === 'circuit_open') && this.skippedUntil.length > 0) {
+      const retryAt = Math.min(...this.skippedUntil);
+      const seconds = Math.max(1, Math.ceil((retryAt - this.deps.clock.now()) / 1000));
+      return new GatewayError('all_targets_unavailable', `every target's circuit is open; retry in ${seconds} s`, {
+        details: { attempts },
+        headers: { 'retry-after': String(seconds) },
+      });
+    }
     if (outcome.kind === 'deadline') {
       return new GatewayError('deadline_exceeded', `no answer within the request deadline (${summary || 'no attempt made'})`, {
         details: { attempts },

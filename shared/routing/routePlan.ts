@@ -1,3 +1,4 @@
+import type { ResolvedBreakerConfig } from '../breaker/config';
 import type { ProviderConfig } from '../config/schema';
 import type { BackoffOptions } from '../resilience';
 
@@ -23,6 +24,7 @@ export interface TargetNode {
   overrideParams: Readonly<Record<string, unknown>>;
   retry: ResolvedRetry;
   requestTimeoutMs: number;
+  breaker: ResolvedBreakerConfig;
   weight: number;
 }
 

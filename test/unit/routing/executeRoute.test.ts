@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { CircuitBreakers, MemoryBreakerStore } from '../../../shared/breaker';
 import { compileConfig, type BreakwaterConfigInput } from '../../../shared/config';
 import { isGatewayError, type GatewayError } from '../../../shared/errors';
 import type { ProviderAdapter, UpstreamOutcome, UpstreamRequest } from '../../../shared/providers';
@@ -29,7 +30,14 @@ function scriptedAdapters(scripts: Record<string, UpstreamOutcome[]>, clock = fa
   return { calls, adapterFor };
 }
 
-function setup(route: BreakwaterConfigInput['routes'][string], scripts: Record<string, UpstreamOutcome[]>, deadlineMs = 30_000) {
+const silent = { info: () => {}, warn: () => {} };
+
+function setup(
+  route: BreakwaterConfigInput['routes'][string],
+  scripts: Record<string, UpstreamOutcome[]>,
+  deadlineMs = 30_000,
+  withBreakers = false,
+) {
   const config = compileConfig({
     providers: { a: { type: 'simulated' }, b: { type: 'simulated' }, c: { type: 'simulated' } },
     routes: { r: route },
@@ -43,6 +51,7 @@ function setup(route: BreakwaterConfigInput['routes'][string], scripts: Record<s
     clock,
     random: scriptedRandom(0.5),
     retryBudgets: new RetryBudgets(clock),
+    breakers: withBreakers ? new CircuitBreakers({ store: new MemoryBreakerStore(), clock, logger: silent }) : undefined,
   };
   const run = () =>
     executeRoute(
@@ -197,5 +206,49 @@ describe('executeRoute', () => {
     assert.equal(result.label, 'c/model-c');
     assert.equal(result.fallbackIndex, 2);
     assert.deepEqual(calls.map((c) => c.provider), ['a', 'b', 'c']);
+  });
+
+  describe('with circuit breakers', () => {
+    const route = {
+      strategy: { mode: 'fallback' as const },
+      retry: { attempts: 0 },
+      circuit_breaker: { failure_threshold: 2, cooldown_interval: 5_000 },
+      targets: [
+        { provider: 'a', override_params: { model: 'model-a' } },
+        { provider: 'b', override_params: { model: 'model-b' } },
+      ],
+    };
+
+    it('skips a target whose breaker opened, without calling it', async () => {
+      const { run, calls } = setup(route, { a: [status(503), status(503)] }, 30_000, true);
+      await run();
+      await run();
+      calls.length = 0;
+      const result = await run();
+      assert.equal(result.label, 'b/model-b');
+      assert.deepEqual(calls.map((c) => c.provider), ['b'], 'the open target was not called');
+      assert.deepEqual(result.attempts.map((a) => a.outcome), ['circuit_open', 'success']);
+      assert.equal(result.fallbackIndex, 1);
+    });
+
+    it('every target open: 503 all_targets_unavailable with Retry-After at the earliest half-open time', async () => {
+      const { run, calls, clock } = setup(route, { a: [status(503), status(503)], b: [status(500), status(500)] }, 30_000, true);
+      await failure(run());
+      await failure(run());
+      calls.length = 0;
+      clock.advance(1_000);
+      const error = await failure(run());
+      assert.equal(error.code, 'all_targets_unavailable');
+      assert.equal(error.status, 503);
+      assert.equal(calls.length, 0);
+      // Opened ~1 s ago with a 5 s cooldown: 4 s left.
+      assert.equal(error.headers?.['retry-after'], '4');
+    });
+
+    it('a 400 from the client does not count against the target', async () => {
+      const { run, calls } = setup(route, { a: [status(400), status(400), status(400)] }, 30_000, true);
+      for (let i = 0; i < 3; i++) await failure(run());
+      assert.equal(calls.length, 3, 'never skipped');
+    });
   });
 });
