@@ -1,0 +1,1 @@
+export { INPUT_SCREENING_MODES, screenInput, type InputScreeningMode } from './screenInput';
