@@ -1,0 +1,39 @@
+export { BUDGET_ERROR_CODES, budgetError, type BudgetErrorCode } from './budgetErrors';
+export { costInPicoUsd, costOf, MICRO_PER_USD, microsToUsd, PICO_PER_USD, picoPerToken, picoToLedgerMicros, usdToMicros } from './cost';
+export { DynamoSpendLedger } from './DynamoSpendLedger';
+export { END_USER_HEADER, endUserOf } from './endUser';
+export {
+  estimateInputTokens,
+  IMAGE_TOKENS,
+  MESSAGE_OVERHEAD_TOKENS,
+  REQUEST_OVERHEAD_TOKENS,
+  requestedOutputTokens,
+  worstCaseEstimate,
+  type WorstCase,
+} from './estimate';
+export { budgetPolicySchema, needsLedger, type BudgetPolicy } from './policy';
+export {
+  BUILT_IN_PRICES,
+  DEFAULT_MAX_OUTPUT_TOKENS,
+  FALLBACK_PRICE,
+  PriceTable,
+  pricesSchema,
+  type ModelPrice,
+  type PricesConfig,
+  type PriceTableOptions,
+} from './prices';
+export {
+  ALERT_SHARE,
+  BUDGET_ALERT_METRIC,
+  MONTH_ATTRIBUTE,
+  SpendGuard,
+  TOKENS_ATTRIBUTE,
+  type Reservation,
+  type ReserveInput,
+  type SettleResult,
+  type SpendGuardOptions,
+} from './SpendGuard';
+export type { LedgerCounter, LedgerItem, ReserveOutcome, ReserveRequest, SpendLedger } from './SpendLedger';
+export type { BudgetLogger, BudgetMetrics } from './types';
+export { normalizeAnthropicUsage, normalizeBedrockUsage, normalizeGatewayUsage, normalizeOpenAiUsage, totalTokens, type TokenUsage } from './usage';
+export { budgetWindows, SPEND_RETENTION_DAYS, TOKENS_RETENTION_HOURS, type BudgetWindows } from './windows';
