@@ -1,37 +1,52 @@
 /**
  * `npm start`: the gateway's Lambda handler served on 127.0.0.1 the way API Gateway would,
  * with the shipped demo config on the simulated provider, so it works with no AWS account
- * and no API key.
+ * and no API key. State lives in in-process dynalite (or AWS_ENDPOINT_URL_DYNAMODB), secrets
+ * come from a local Secrets Manager endpoint fed by BREAKWATER_SECRET_* or .breakwater/secrets.json.
  */
 import { isConfigError } from './local/isConfigError';
 import { startApiGatewayServer } from './local/apiGatewayServer';
 import { startLocalDynamo } from './local/localDynamo';
+import { startLocalSecretsManager } from './local/localSecretsManager';
 
 const port = Number(process.env.PORT ?? 8787);
 const configPath = process.env.BREAKWATER_CONFIG ?? 'breakwater.config.json';
 process.env.BREAKWATER_CONFIG = configPath;
 process.env.POWERTOOLS_SERVICE_NAME ??= 'breakwater-gateway';
+// Metrics are CloudWatch EMF lines: on a laptop they are noise. POWERTOOLS_METRICS_DISABLED=false shows them.
+process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 // Lambda runs Node 22; on a Node 20 laptop the AWS SDK's upgrade notice is just noise.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 try {
-  // The state store first: the handler's clients read its endpoint from the environment.
+  // Emulators first: the handler's AWS SDK clients read their endpoints from the environment.
+  const secretsManager = await startLocalSecretsManager();
+  process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = secretsManager.endpoint;
   const dynamo = await startLocalDynamo();
-  // The very module Lambda runs: it reads and validates BREAKWATER_CONFIG at import.
-  const { handler } = await import('../functions/gateway/handler');
+
   const { loadConfigFile } = await import('../shared/config');
   const config = await loadConfigFile(configPath);
+  const { DynamoKeyStore, seedKeys } = await import('../shared/keys');
+  const { createDynamoClients, tableNamesFromEnv } = await import('../shared/stores/dynamo');
+  const store = new DynamoKeyStore({ doc: createDynamoClients().doc, tableName: tableNamesFromEnv().keys });
+  // The config file's keys are seeds: once stored they are ordinary keys (revocable, listable).
+  await seedKeys(store, config.tenants.values());
+
+  // The very module Lambda runs: it reads and validates BREAKWATER_CONFIG at import.
+  const { handler } = await import('../functions/gateway/handler');
   const server = await startApiGatewayServer({ handler, port });
-  const demoKey = [...config.tenants.values()][0]?.keys[0] ?? '<a key from your config>';
+  const demoKey = [...config.tenants.values()].find((tenant) => tenant.keys.length > 0)?.keys[0] ?? '<a key from your config>';
 
   console.error(
     [
       '',
       `Breakwater gateway listening on ${server.url}  (config: ${configPath})`,
       `  demo key: ${demoKey}`,
-      `  state:    DynamoDB at ${dynamo.endpoint}${dynamo.embedded ? ' (in-process dynalite; set AWS_ENDPOINT_URL_DYNAMODB to use another store)' : ''}`,
       `  try:      curl -s ${server.url}/v1/chat/completions -H 'authorization: Bearer ${demoKey}' \\`,
       `              -H 'content-type: application/json' -d '{"model":"any","messages":[{"role":"user","content":"hello"}]}'`,
+      `  state:    DynamoDB at ${dynamo.endpoint}${dynamo.embedded ? ' (in-process dynalite)' : ''}`,
+      `  keys:     AWS_ENDPOINT_URL_DYNAMODB=${dynamo.endpoint} npx breakwater keys create --tenant demo`,
+      `  secrets:  Secrets Manager at ${secretsManager.endpoint} (BREAKWATER_SECRET_<NAME> or .breakwater/secrets.json)`,
       '  Ctrl-C stops it.',
       '',
     ].join('\n'),
@@ -41,6 +56,7 @@ try {
     console.error(`\n${signal}: stopping`);
     await server.close();
     await dynamo.close();
+    await secretsManager.close();
     process.exit(0);
   };
   process.once('SIGINT', () => void stop('SIGINT'));

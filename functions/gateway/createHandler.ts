@@ -1,5 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
@@ -8,36 +9,43 @@ import httpJsonBodyParser from '@middy/http-json-body-parser';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { CompiledConfig } from '../../shared/config';
 import type { SecretSource } from '../../shared/credentials';
-import { GatewayApp } from '../../shared/gateway';
-import { bodySizeLimit, openAiErrorResponder } from '../../shared/middleware';
+import { GatewayApp, type GatewayServices } from '../../shared/gateway';
+import { bodySizeLimit, openAiErrorResponder, publishMetrics } from '../../shared/middleware';
 import { systemClock, systemRandom, type Clock, type RandomSource } from '../../shared/resilience';
 import { tracingAttemptObserver } from '../../shared/telemetry';
 
 export interface GatewayHandlerDeps {
   config: CompiledConfig;
   secrets: SecretSource;
+  services?: GatewayServices;
   clock?: Clock;
   random?: RandomSource;
   logger?: Logger;
   tracer?: Tracer;
+  metrics?: Metrics;
 }
 
 /** The gateway Lambda: a list of middlewares around {@link GatewayApp}. */
 export function createGatewayHandler(deps: GatewayHandlerDeps) {
   const logger = deps.logger ?? new Logger({ serviceName: 'breakwater-gateway' });
   const tracer = deps.tracer ?? new Tracer({ serviceName: 'breakwater-gateway' });
+  const metrics = deps.metrics ?? new Metrics({ namespace: 'Breakwater', serviceName: 'breakwater-gateway' });
   const app = new GatewayApp({
     config: deps.config,
     secrets: deps.secrets,
+    services: deps.services,
     clock: deps.clock ?? systemClock,
     random: deps.random ?? systemRandom,
     logger,
+    metrics,
     observer: tracingAttemptObserver(tracer),
+    onAuthFailure: () => metrics.addMetric('UpstreamAuthFailure', 'Count', 1),
   });
 
   return middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
     .use(captureLambdaHandler(tracer, { captureResponse: false }))
     .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(publishMetrics(metrics))
     .use(openAiErrorResponder(logger))
     .use(httpHeaderNormalizer())
     .use(bodySizeLimit({ maxBytes: deps.config.settings.max_body_bytes }))

@@ -1,8 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { DEFAULT_BREAKER_CONFIG, resolveBreakerConfig, type ResolvedBreakerConfig } from '../breaker/config';
 import type { CacheConfig } from '../cache/cacheConfig';
+import type { KeyPolicy } from '../keys/keyPolicy';
 import { RETRYABLE_STATUSES } from '../resilience/classify';
-import type { GroupNode, ResolvedRetry, RouteNode, TargetNode } from '../routing/routePlan';
+import { leaves, type GroupNode, type ResolvedRetry, type RouteNode, type TargetNode } from '../routing/routePlan';
 import { ConfigError, formatPath, type ConfigIssue } from './ConfigError';
 import {
   configSchema,
@@ -22,6 +23,8 @@ export interface TenantConfig {
   route: string;
   allowedRoutes: ReadonlySet<string>;
   keys: readonly string[];
+  /** Limits, budgets, screening and allow-lists; a key's own policy narrows it. */
+  policy: KeyPolicy;
 }
 
 /** Settings that belong to a route as a whole rather than to its targets. */
@@ -34,7 +37,10 @@ export interface CompiledConfig {
   routes: ReadonlyMap<string, RouteNode>;
   routeOptions: ReadonlyMap<string, RouteOptions>;
   tenants: ReadonlyMap<string, TenantConfig>;
+  prices: BreakwaterConfig['prices'];
   settings: Settings;
+  /** Every secret the config names (providers' credentials, tenants' own keys): prefetched at cold start. */
+  credentialNames: readonly string[];
 }
 
 /** Used where the config says nothing; chosen for an LLM API behind API Gateway's 29 s limit. */
@@ -204,10 +210,16 @@ export function compileConfig(raw: unknown, source = 'config'): CompiledConfig {
       if (!config.routes[route]) issues.push({ path: `tenants.${name}.allowed_routes[${index}]`, message: `unknown route "${route}"` });
     });
     const allowedRoutes = new Set([tenant.route, ...(tenant.allowed_routes ?? [])]);
-    tenants.set(name, { name, route: tenant.route, allowedRoutes, keys: tenant.keys });
+    const { route: _route, keys, ...policy } = tenant;
+    tenants.set(name, { name, route: tenant.route, allowedRoutes, keys, policy });
   }
   if (issues.length > 0) throw new ConfigError(issues, source);
-  return { routes, routeOptions, tenants, settings: config.settings };
+  const credentialNames = new Set<string>();
+  for (const route of routes.values()) {
+    for (const target of leaves(route)) if ('credential' in target.provider && target.provider.credential) credentialNames.add(target.provider.credential);
+  }
+  for (const tenant of tenants.values()) for (const name of Object.values(tenant.policy.credential_overrides ?? {})) credentialNames.add(name);
+  return { routes, routeOptions, tenants, prices: config.prices, settings: config.settings, credentialNames: [...credentialNames] };
 }
 
 export async function loadConfigFile(path: string): Promise<CompiledConfig> {

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { circuitBreakerConfigSchema } from '../breaker/config';
+import { pricesSchema } from '../budget/prices';
 import { cacheConfigSchema } from '../cache/cacheConfig';
+import { keyPolicySchema } from '../keys/keyPolicy';
 
 /**
  * The config file's schema. Route and target objects follow Portkey's gateway config
@@ -130,13 +132,16 @@ export type ProviderConfig = z.infer<typeof providerSchema>;
 export type ProviderType = ProviderConfig['type'];
 export const PROVIDER_TYPES: readonly ProviderType[] = ['openai', 'anthropic', 'bedrock', 'simulated'];
 
-export const tenantSchema = z.strictObject({
+/**
+ * A tenant: its default route, its virtual keys (seeds for the key store) and its policy. The
+ * policy fields are the ones a key in the store carries (`allowed_routes`, `rpm_limit`,
+ * `daily_budget_usd`...), so a key's policy reads like a tenant block and can narrow it.
+ */
+export const tenantSchema = keyPolicySchema.extend({
   /** The route used when the request names none. */
   route: z.string().min(1),
-  /** Routes the tenant may pick with the `x-breakwater-route` header; its own route always. */
-  allowed_routes: z.array(z.string().min(1)).optional(),
-  /** Virtual keys; in this release they live in the config file. */
-  keys: z.array(z.string().min(16, 'virtual keys are at least 16 characters')).min(1),
+  /** Plain virtual keys: used as they are, and seeded into the local key store. */
+  keys: z.array(z.string().min(16, 'virtual keys are at least 16 characters')).default([]),
 });
 
 export const settingsSchema = z.strictObject({
@@ -158,6 +163,8 @@ export const configSchema = z.strictObject({
   providers: z.record(z.string().min(1), providerSchema).default({}),
   routes: z.record(z.string().min(1), targetSchema),
   tenants: z.record(z.string().min(1), tenantSchema),
+  /** USD per million tokens per model, over the built-in price table. */
+  prices: pricesSchema.default({}),
   settings: settingsSchema.prefault({}),
 });
 

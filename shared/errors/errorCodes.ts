@@ -23,6 +23,7 @@ export const ERROR_CODES = {
   all_targets_failed: { status: 503, type: 'api_error' },
   all_targets_unavailable: { status: 503, type: 'api_error' },
   budget_unavailable: { status: 503, type: 'api_error' },
+  auth_unavailable: { status: 503, type: 'api_error' },
   idempotency_unavailable: { status: 503, type: 'api_error' },
   deadline_exceeded: { status: 504, type: 'api_error' },
 } as const satisfies Record<string, { status: number; type: string }>;

@@ -1,50 +1,71 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import type { CompiledConfig, TenantConfig } from '../config';
+import { endUserOf } from '../budget/endUser';
+import { PriceTable } from '../budget/prices';
+import type { CompiledConfig } from '../config';
 import { GatewayError } from '../errors';
+import { parseIdempotencyKey } from '../idempotency/parseIdempotencyKey';
 import { createProvider, type Operation, type ProviderAdapter, type ProviderDeps } from '../providers';
-import { Deadline, requestBudgetMs, RetryBudgets, type Clock, type RandomSource } from '../resilience';
-import { executeRoute, leaves, type AttemptObserver, type RouteNode, type TargetNode } from '../routing';
-import { KeyIndex } from './authenticate';
+import { Deadline, requestBudgetMs, RetryBudgets } from '../resilience';
+import { leaves, type AttemptObserver, type RouteNode, type TargetNode } from '../routing';
+import { screenInput } from '../security';
+import { Authenticator } from './authenticate';
+import { CompletionService } from './CompletionService';
+import type { GatewayServices } from './GatewayServices';
+import type { Principal } from './Principal';
 import { chatCompletionRequestSchema, embeddingsRequestSchema } from './requestSchemas';
 import { validateBody } from './validateBody';
 
 export interface GatewayAppDeps extends ProviderDeps {
   config: CompiledConfig;
   logger: Logger;
+  metrics?: Pick<Metrics, 'addMetric'>;
   observer?: AttemptObserver;
+  services?: GatewayServices;
 }
 
-/** Headers that name the answering target; the spend and cache work adds its own. */
+/** Request headers the gateway reads and response headers it adds beyond the completion's own. */
 export const BREAKWATER_HEADERS = {
-  TARGET: 'x-breakwater-target',
-  ATTEMPTS: 'x-breakwater-attempts',
-  FALLBACK_INDEX: 'x-breakwater-fallback-index',
-  DEGRADED: 'x-breakwater-degraded',
   ROUTE: 'x-breakwater-route',
   REQUEST_ID: 'x-request-id',
+  IDEMPOTENCY_KEY: 'idempotency-key',
+  REPLAYED: 'idempotent-replayed',
 } as const;
 
 type Handler = (event: APIGatewayProxyEvent, context: Context, requestId: string) => Promise<APIGatewayProxyResult>;
 
 /**
  * The gateway's HTTP API, independent of Middy: the Lambda handler wraps it in middlewares,
- * and everything it needs (config, clock, random, secrets) is injected.
+ * and everything it needs (config, clock, random, secrets, state services) is injected.
  */
 export class GatewayApp {
-  private readonly keys: KeyIndex;
+  readonly completions: CompletionService;
+  private readonly auth: Authenticator;
   private readonly adapters = new Map<string, ProviderAdapter>();
-  private readonly retryBudgets: RetryBudgets;
   private readonly routes: Record<string, Partial<Record<string, Handler>>>;
+  private readonly services: GatewayServices;
 
   constructor(private readonly deps: GatewayAppDeps) {
     const { config, clock } = deps;
-    this.keys = new KeyIndex(config.tenants.values());
+    this.services = deps.services ?? {};
+    this.auth = new Authenticator(config.tenants, this.services.keyResolver);
     const budget = config.settings.retry_budget;
-    this.retryBudgets = new RetryBudgets(clock, {
-      ratio: budget.ratio,
-      minRetriesPerWindow: budget.min_retries_per_window,
-      windowMs: budget.window_ms,
+    this.completions = new CompletionService({
+      config,
+      services: this.services,
+      prices: new PriceTable({ overrides: config.prices, logger: deps.logger }),
+      clock,
+      random: deps.random,
+      logger: deps.logger,
+      retryBudgets: new RetryBudgets(clock, {
+        ratio: budget.ratio,
+        minRetriesPerWindow: budget.min_retries_per_window,
+        windowMs: budget.window_ms,
+      }),
+      adapterFor: (target) => this.adapterFor(target),
+      observer: deps.observer,
     });
     this.routes = {
       '/health': { GET: async (_event, _context, requestId) => json(200, { status: 'ok' }, requestId) },
@@ -69,96 +90,148 @@ export class GatewayApp {
     return handler(event, context, requestId);
   };
 
+  /** The checks a request passes before anything is spent: who, what, where, and whether it may. */
+  async admit(
+    operation: Operation,
+    headers: Readonly<Record<string, string | undefined>>,
+    rawBody: unknown,
+  ): Promise<{ principal: Principal; routeName: string; body: Record<string, unknown> }> {
+    const principal = await this.auth.authenticate(headers);
+    const body =
+      operation === 'chat'
+        ? validateBody(chatCompletionRequestSchema, rawBody)
+        : validateBody(embeddingsRequestSchema, rawBody);
+    if ('stream' in body && body.stream === true) {
+      throw new GatewayError('streaming_unsupported', 'stream: true is not supported yet; send stream: false', {
+        details: { param: 'stream' },
+      });
+    }
+    const routeName = this.routeFor(principal, headers[BREAKWATER_HEADERS.ROUTE]);
+    this.checkAllowLists(principal, this.deps.config.routes.get(routeName)!, body);
+    this.screen(principal, body);
+    return { principal, routeName, body };
+  }
+
   private async complete(
     operation: Operation,
     event: APIGatewayProxyEvent,
     context: Context,
     requestId: string,
   ): Promise<APIGatewayProxyResult> {
-    const tenant = this.keys.authenticate(event.headers);
-    const body =
-      operation === 'chat'
-        ? validateBody(chatCompletionRequestSchema, event.body)
-        : validateBody(embeddingsRequestSchema, event.body);
-    if ('stream' in body && body.stream === true) {
-      throw new GatewayError('streaming_unsupported', 'stream: true is not supported yet; send stream: false', {
-        details: { param: 'stream' },
-      });
-    }
-    const routeName = this.routeFor(tenant, event.headers[BREAKWATER_HEADERS.ROUTE]);
-    const route = this.deps.config.routes.get(routeName)!;
+    const { principal, routeName, body } = await this.admit(operation, event.headers, event.body);
+    const idempotencyKey = parseIdempotencyKey(event.headers[BREAKWATER_HEADERS.IDEMPOTENCY_KEY]);
     const { settings } = this.deps.config;
-    const deadline = Deadline.after(
-      this.deps.clock,
-      requestBudgetMs({
-        lambdaRemainingMs: context.getRemainingTimeInMillis?.(),
-        marginMs: settings.lambda_margin_ms,
-        maxRequestMs: settings.max_request_ms,
-      }),
-    );
+    const serve = async (): Promise<APIGatewayProxyResult> => {
+      const deadline = Deadline.after(
+        this.deps.clock,
+        requestBudgetMs({
+          lambdaRemainingMs: context.getRemainingTimeInMillis?.(),
+          marginMs: settings.lambda_margin_ms,
+          maxRequestMs: settings.max_request_ms,
+        }),
+      );
+      const outcome = await this.completions.complete({
+        principal,
+        routeName,
+        operation,
+        body,
+        deadline,
+        endUser: endUserOf(body, event.headers),
+      });
+      return json(200, outcome.body, requestId, outcome.headers);
+    };
 
-    const result = await executeRoute(route, { operation, body, deadline }, {
-      adapterFor: (target) => this.adapterFor(target),
-      clock: this.deps.clock,
-      random: this.deps.random,
-      retryBudgets: this.retryBudgets,
-      observer: this.deps.observer,
+    const { idempotency } = this.services;
+    if (!idempotencyKey || !idempotency) return serve();
+    const { value, replayed } = await idempotency.run({
+      tenant: principal.tenant.name,
+      key: idempotencyKey,
+      payload: { operation, route: routeName, body },
+      lambdaContext: context,
+      execute: serve,
     });
-
-    this.deps.logger.info('request served', {
-      tenant: tenant.name,
-      route: routeName,
-      operation,
-      target: result.label,
-      attempts: result.attempts.length,
-      fallback_index: result.fallbackIndex,
-    });
-    return json(200, result.body, requestId, {
-      [BREAKWATER_HEADERS.TARGET]: result.label,
-      [BREAKWATER_HEADERS.ATTEMPTS]: String(result.attempts.length),
-      [BREAKWATER_HEADERS.FALLBACK_INDEX]: String(result.fallbackIndex),
-      [BREAKWATER_HEADERS.DEGRADED]: String(result.fallbackIndex > 0),
-    });
+    if (!replayed) return value;
+    return { ...value, headers: { ...value.headers, [BREAKWATER_HEADERS.REQUEST_ID]: requestId, [BREAKWATER_HEADERS.REPLAYED]: 'true' } };
   }
 
   private async listModels(event: APIGatewayProxyEvent, requestId: string): Promise<APIGatewayProxyResult> {
-    const tenant = this.keys.authenticate(event.headers);
-    return json(200, { object: 'list', data: [...this.reachableModels(tenant).values()] }, requestId);
+    const principal = await this.auth.authenticate(event.headers);
+    return json(200, { object: 'list', data: [...this.reachableModels(principal).values()] }, requestId);
   }
 
   /** `GET /v1/models/{id}` (the SDK's `models.retrieve`): one of the caller's models, else 404. */
   private modelRoute(id: string): Partial<Record<string, Handler>> {
     return {
       GET: async (event, _context, requestId) => {
-        const model = this.reachableModels(this.keys.authenticate(event.headers)).get(id);
+        const model = this.reachableModels(await this.auth.authenticate(event.headers)).get(id);
         if (!model) throw new GatewayError('unknown_route', `no model "${id}" on this key's routes`);
         return json(200, model, requestId);
       },
     };
   }
 
-  /** Models named by the targets of the tenant's routes; weight-0 targets are never called. */
-  private reachableModels(tenant: TenantConfig) {
+  /** Models named by the targets of the caller's routes; weight-0 targets are never called. */
+  private reachableModels(principal: Principal) {
+    const allowed = principal.policy.allowed_models;
     const models = new Map<string, { id: string; object: 'model'; created: number; owned_by: string }>();
-    for (const routeName of tenant.allowedRoutes) {
+    for (const routeName of this.allowedRoutes(principal)) {
       for (const target of leaves(this.deps.config.routes.get(routeName) as RouteNode)) {
-        if (target.model && target.weight > 0 && !models.has(target.model)) {
-          models.set(target.model, { id: target.model, object: 'model', created: 0, owned_by: target.providerName });
-        }
+        if (!target.model || target.weight === 0 || models.has(target.model)) continue;
+        if (allowed && !allowed.includes(target.model)) continue;
+        models.set(target.model, { id: target.model, object: 'model', created: 0, owned_by: target.providerName });
       }
     }
     return models;
   }
 
-  private routeFor(tenant: TenantConfig, requested: string | undefined): string {
-    if (requested === undefined || requested === '') return tenant.route;
+  /** The tenant's own route, plus `allowed_routes` (a key's policy may narrow the tenant's list). */
+  private allowedRoutes(principal: Principal): Set<string> {
+    return new Set([principal.tenant.route, ...(principal.policy.allowed_routes ?? [])]);
+  }
+
+  private routeFor(principal: Principal, requested: string | undefined): string {
+    if (requested === undefined || requested === '') return principal.tenant.route;
     if (!this.deps.config.routes.has(requested)) {
       throw new GatewayError('unknown_route', `no route named "${requested}"`, { details: { param: BREAKWATER_HEADERS.ROUTE } });
     }
-    if (!tenant.allowedRoutes.has(requested)) {
+    if (!this.allowedRoutes(principal).has(requested)) {
       throw new GatewayError('model_not_allowed', `this key may not use route "${requested}"`);
     }
     return requested;
+  }
+
+  /** `allowed_models` / `allowed_providers`: every target the request could reach must be allowed. */
+  private checkAllowLists(principal: Principal, route: RouteNode, body: Record<string, unknown>): void {
+    const { allowed_models: models, allowed_providers: providers } = principal.policy;
+    if (!models && !providers) return;
+    for (const target of leaves(route)) {
+      const model = target.model ?? String(body.model);
+      if (models && !models.includes(model)) {
+        throw new GatewayError('model_not_allowed', `this key may not use model "${model}"`, { details: { param: 'model' } });
+      }
+      if (providers && !providers.includes(target.providerName)) {
+        throw new GatewayError('model_not_allowed', `this key may not use provider "${target.providerName}"`);
+      }
+    }
+  }
+
+  /** Input screening: a security event (ids only, never content) and, in `block` mode, a 400. */
+  private screen(principal: Principal, body: Record<string, unknown>): void {
+    const mode = principal.policy.input_screening ?? 'off';
+    if (mode === 'off') return;
+    const matches = screenInput(body);
+    if (matches.length === 0) return;
+    this.deps.logger.warn('security: prompt injection pattern', {
+      event: 'input_screening',
+      tenant: principal.tenant.name,
+      key_prefix: principal.keyPrefix,
+      patterns: matches,
+      action: mode,
+    });
+    this.deps.metrics?.addMetric('InputScreeningMatch', MetricUnit.Count, 1);
+    if (mode === 'block') {
+      throw new GatewayError('input_rejected', `the request matched input screening patterns: ${matches.join(', ')}`);
+    }
   }
 
   /** One adapter per provider for the container's life, so connection pools are reused. */

@@ -1,28 +1,53 @@
 import { createHash } from 'node:crypto';
 import type { TenantConfig } from '../config';
 import { GatewayError } from '../errors';
+import type { KeyResolver } from '../keys/KeyResolver';
+import { displayPrefix } from '../keys/virtualKey';
+import { mergePolicies, type Principal } from './Principal';
 
 const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
 
 /**
- * Virtual keys are looked up by their SHA-256 hash: the plain key is never kept in a map, and a
- * lookup's timing depends on the hash, which tells an attacker nothing about a valid key.
+ * Turns the request's virtual key into a {@link Principal}. Keys are looked up by their SHA-256
+ * hash, in the key store (DynamoDB, cached per container for at most 30 s) when there is one —
+ * the config file's keys are then only seeds, so revoking one works like revoking any key — or
+ * else among the config file's keys in memory. A lookup's timing depends on the hash, which
+ * tells an attacker nothing about a valid key.
  */
-export class KeyIndex {
-  private readonly byHash = new Map<string, TenantConfig>();
+export class Authenticator {
+  private readonly configKeys = new Map<string, TenantConfig>();
 
-  constructor(tenants: Iterable<TenantConfig>) {
-    for (const tenant of tenants) for (const key of tenant.keys) this.byHash.set(sha256(key), tenant);
+  constructor(
+    private readonly tenants: ReadonlyMap<string, TenantConfig>,
+    private readonly resolver?: KeyResolver,
+  ) {
+    for (const tenant of tenants.values()) for (const key of tenant.keys) this.configKeys.set(sha256(key), tenant);
   }
 
-  /** The tenant that owns the request's key (`Authorization: Bearer` or `x-api-key`), or a 401. */
-  authenticate(headers: Readonly<Record<string, string | undefined>>): TenantConfig {
+  async authenticate(headers: Readonly<Record<string, string | undefined>>): Promise<Principal> {
     const key = presentedKey(headers);
     if (!key) throw new GatewayError('invalid_api_key', 'missing API key: send `Authorization: Bearer <virtual key>`');
-    const tenant = this.byHash.get(sha256(key));
+    const keyId = sha256(key);
+    if (!this.resolver) {
+      const tenant = this.configKeys.get(keyId);
+      if (!tenant) throw new GatewayError('invalid_api_key', 'invalid API key');
+      return { tenant, keyPrefix: displayPrefix(key), keyId, policy: tenant.policy };
+    }
+
+    let resolved;
+    try {
+      resolved = await this.resolver.resolve(key);
+    } catch (cause) {
+      // Authentication never fails open: no store, no service.
+      throw new GatewayError('auth_unavailable', 'the key store cannot be reached; try again shortly', {
+        cause,
+        headers: { 'retry-after': '1' },
+      });
+    }
+    const owner = resolved && this.tenants.get(resolved.tenant);
     // Never echo the key, not even a prefix: error bodies end up in agents' logs.
-    if (!tenant) throw new GatewayError('invalid_api_key', 'invalid API key');
-    return tenant;
+    if (!resolved || !owner) throw new GatewayError('invalid_api_key', 'invalid API key');
+    return { tenant: owner, keyPrefix: resolved.keyPrefix, keyId: resolved.keyId, policy: mergePolicies(owner.policy, resolved.policy) };
   }
 }
 

@@ -1,2 +1,3 @@
 export { bodySizeLimit, type BodySizeLimitOptions } from './bodySizeLimit';
 export { openAiErrorResponder } from './openAiErrorResponder';
+export { publishMetrics } from './publishMetrics';

@@ -1,0 +1,58 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
+import { CircuitBreakers } from '../breaker/CircuitBreakers';
+import { DynamoBreakerStore } from '../breaker/DynamoBreakerStore';
+import { DynamoSpendLedger } from '../budget/DynamoSpendLedger';
+import { PriceTable } from '../budget/prices';
+import { SpendGuard } from '../budget/SpendGuard';
+import type { CompiledConfig } from '../config';
+import { ResponseCache } from '../cache/ResponseCache';
+import { IdempotentExecutor } from '../idempotency/IdempotentExecutor';
+import { DynamoKeyStore } from '../keys/DynamoKeyStore';
+import { KeyResolver } from '../keys/KeyResolver';
+import { FleetRateLimiter } from '../ratelimit/FleetRateLimiter';
+import type { Clock } from '../resilience';
+import type { DynamoClients, TableNames } from '../stores/dynamo';
+import type { GatewayServices } from './GatewayServices';
+
+export interface ServicesInput {
+  dynamo: DynamoClients;
+  tables: TableNames;
+  config: CompiledConfig;
+  clock: Clock;
+  logger: Logger;
+  metrics?: Metrics;
+  /** How long a breaker read is trusted per container. @default 1_000 */
+  breakerCacheTtlMs?: number;
+  /** How long a key lookup is trusted per container (at most 30 s). @default 30_000 */
+  keyCacheTtlMs?: number;
+}
+
+/** Every fleet-wide service on DynamoDB, built once per container (their caches live here). */
+export function createServices(input: ServicesInput): GatewayServices {
+  const { dynamo, tables, config, clock, logger, metrics } = input;
+  return {
+    breakers: new CircuitBreakers({
+      store: new DynamoBreakerStore(dynamo.doc, tables.breakers),
+      clock,
+      logger,
+      metrics,
+      cacheTtlMs: input.breakerCacheTtlMs,
+    }),
+    spend: new SpendGuard({
+      ledger: new DynamoSpendLedger(dynamo.doc, tables.spend),
+      prices: new PriceTable({ overrides: config.prices, logger }),
+      clock,
+      logger,
+      metrics,
+    }),
+    idempotency: new IdempotentExecutor({ client: dynamo.client, tableName: tables.idempotency, logger }),
+    cache: new ResponseCache({ doc: dynamo.doc, tableName: tables.cache, clock, logger }),
+    rateLimiter: new FleetRateLimiter({ doc: dynamo.doc, tableName: tables.rateLimits, logger, metrics, clock }),
+    keyResolver: new KeyResolver({
+      store: new DynamoKeyStore({ doc: dynamo.doc, tableName: tables.keys, clock }),
+      cacheTtlMs: input.keyCacheTtlMs,
+      clock,
+    }),
+  };
+}
