@@ -1,0 +1,76 @@
+import { isKeyStoreError, type KeyStore } from '../../shared/keys';
+import { keysCommand, type CliIo } from './keysCommand';
+import { openKeyStore, storeTarget, type StoreTarget } from './openKeyStore';
+import { MAIN_USAGE } from './usage';
+import { isUsageError } from './UsageError';
+
+export const EXIT_CODES = { OK: 0, FAILED: 1, USAGE: 2 } as const;
+
+export interface CliDeps {
+  io: CliIo;
+  env: NodeJS.ProcessEnv;
+  /** @default a DynamoKeyStore on the target */
+  storeFor?(target: StoreTarget): KeyStore;
+  /** @default Date.now */
+  now?(): number;
+}
+
+/** The whole CLI: arguments in, exit code out. Exit 2 for bad usage, 1 when the operation failed. */
+export async function runCli(argv: readonly string[], deps: CliDeps): Promise<number> {
+  const { io, env } = deps;
+  const [command, ...rest] = argv;
+  let target: StoreTarget | undefined;
+  const cleanups: Array<() => void> = [];
+  try {
+    if (command === undefined) {
+      io.err(MAIN_USAGE);
+      return EXIT_CODES.USAGE;
+    }
+    if (command === '--help' || command === '-h' || command === 'help') {
+      io.out(MAIN_USAGE);
+      return EXIT_CODES.OK;
+    }
+    if (command !== 'keys') {
+      io.err(`error: unknown command "${command}"\n\n${MAIN_USAGE}`);
+      return EXIT_CODES.USAGE;
+    }
+    return await keysCommand(rest, {
+      io,
+      now: deps.now ?? Date.now,
+      openStore: ({ table }) => {
+        target = storeTarget(env, table);
+        if (deps.storeFor) return deps.storeFor(target);
+        const { store, clients } = openKeyStore(target);
+        cleanups.push(() => clients.client.destroy());
+        return store;
+      },
+    });
+  } catch (error) {
+    if (isUsageError(error)) {
+      io.err(`error: ${error.message}${error.usage ? `\n\n${error.usage}` : ''}`);
+      return EXIT_CODES.USAGE;
+    }
+    io.err(`error: ${describeFailure(error, target)}`);
+    return EXIT_CODES.FAILED;
+  } finally {
+    for (const cleanup of cleanups) cleanup();
+  }
+}
+
+/** One line an operator can act on; AWS errors are named with the table and endpoint used. */
+function describeFailure(error: unknown, target: StoreTarget | undefined): string {
+  if (isKeyStoreError(error)) return error.message;
+  const { name, message } = error as Error;
+  const where = target ? `table "${target.tableName}" at ${target.endpoint ?? 'AWS'}` : 'the key store';
+  if (name === 'ResourceNotFoundException') {
+    return `${where} does not exist: set BREAKWATER_TABLE_KEYS or --table (and AWS_ENDPOINT_URL_DYNAMODB for a local store)`;
+  }
+  const code = (error as NodeJS.ErrnoException).code ?? (error as { cause?: NodeJS.ErrnoException }).cause?.code;
+  if (code === 'ECONNREFUSED' || name === 'TimeoutError') {
+    return `cannot reach ${where} (${code ?? name}); is "npm start" running, and is AWS_ENDPOINT_URL_DYNAMODB its endpoint?`;
+  }
+  if (name === 'CredentialsProviderError' || name === 'UnrecognizedClientException' || name === 'ExpiredTokenException') {
+    return `AWS rejected the credentials for ${where}: ${message} (check AWS_PROFILE / AWS_REGION)`;
+  }
+  return `${name ?? 'Error'} on ${where}: ${message}`;
+}

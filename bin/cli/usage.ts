@@ -1,0 +1,26 @@
+import { MAX_KEY_CACHE_TTL_MS } from '../../shared/keys';
+
+export const MAIN_USAGE = `Usage: breakwater <command> [options]
+
+Commands:
+  keys      create, list, revoke and rotate virtual keys
+
+Run "breakwater keys --help" for details.`;
+
+export const KEYS_USAGE = `Usage:
+  breakwater keys create --tenant <tenant> [--name <name>] [--expires-in <30d>] [--policy '<json>']
+  breakwater keys list [--tenant <tenant>] [--json]
+  breakwater keys revoke <key or display prefix>
+  breakwater keys rotate <key or display prefix> --grace <1h> [--expires-in <30d>]
+
+Options for every subcommand:
+  --table <name>   the keys table (default: $BREAKWATER_TABLE_KEYS, else breakwater-keys)
+  -h, --help       show this help
+
+Durations: 90s, 15m, 1h, 30d, 2w, or combined (1h30m); --grace also takes 0.
+--policy takes the tenant fields of the config file, e.g. '{"rpm_limit":60,"allowed_models":["gpt-4o-mini"]}'.
+
+The store: against "npm start", set AWS_ENDPOINT_URL_DYNAMODB to the endpoint it prints;
+against AWS, the usual AWS_PROFILE / AWS_REGION and the stack's table name.
+create and rotate print the new key once, as the last line of their output (alone on stdout).
+A revoked key stops working everywhere within ${MAX_KEY_CACHE_TTL_MS / 1000} s.`;

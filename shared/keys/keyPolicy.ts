@@ -1,0 +1,44 @@
+import { z } from 'zod';
+
+/**
+ * What one virtual key may do. The field names are the ones a tenant uses in the config file,
+ * so a key's policy reads like a tenant block and can narrow it. Every field is optional: an
+ * absent field leaves the tenant's own setting in force.
+ */
+
+const names = z.array(z.string().min(1));
+const usd = z.number().min(0);
+/** Secrets Manager's own name alphabet: a value that is not a name (a pasted key) fails here. */
+const secretName = z
+  .string()
+  .min(1)
+  .max(512)
+  .regex(/^[A-Za-z0-9/_+=.@-]+$/, 'a secret name (letters, digits and /_+=.@-), never the secret itself');
+
+export const INPUT_SCREENING_MODES = ['off', 'flag', 'block'] as const;
+
+export const keyPolicySchema = z.strictObject({
+  /** Routes the key may pick with `x-breakwater-route`. */
+  allowed_routes: names.optional(),
+  allowed_models: names.optional(),
+  allowed_providers: names.optional(),
+  allowed_services: names.optional(),
+  /** Methods a later tool proxy lets through (`GET`, `tools/call`...). */
+  allowed_methods: names.optional(),
+  /** Requests per minute, across the fleet. */
+  rpm_limit: z.number().int().positive().optional(),
+  /** Tokens (prompt + completion) per minute, across the fleet. */
+  tpm_limit: z.number().int().positive().optional(),
+  input_screening: z.enum(INPUT_SCREENING_MODES).optional(),
+  daily_budget_usd: usd.optional(),
+  monthly_budget_usd: usd.optional(),
+  max_request_cost_usd: usd.optional(),
+  /** Tokens per end user (the request's `user`) per hour. */
+  user_hourly_token_limit: z.number().int().positive().optional(),
+  /** When the spend store is unreachable: serve (true) or refuse (false, the default). */
+  budget_fail_open: z.boolean().optional(),
+  /** Bring-your-own-key: provider name → the secret holding this key's own credential. */
+  credential_overrides: z.record(z.string().min(1), secretName).optional(),
+});
+
+export type KeyPolicy = z.infer<typeof keyPolicySchema>;
