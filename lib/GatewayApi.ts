@@ -19,6 +19,9 @@ export const GATEWAY_ROUTES = [
   { method: 'POST', path: '/v1/chat/completions' },
   { method: 'POST', path: '/v1/embeddings' },
   { method: 'GET', path: '/v1/models' },
+  { method: 'POST', path: '/v1/tasks' },
+  { method: 'GET', path: '/v1/tasks/{id}' },
+  { method: 'DELETE', path: '/v1/tasks/{id}' },
   { method: 'GET', path: '/health' },
 ] as const;
 

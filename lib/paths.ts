@@ -20,3 +20,6 @@ export const DEFAULT_CONFIG_PATH: string = fromRepoRoot('breakwater.config.json'
 
 /** The lock file NodejsFunction uses to pick the package manager / project root. */
 export const LOCK_FILE_PATH: string = fromRepoRoot('package-lock.json');
+
+/** Default location of the SQS worker Lambda entry point. */
+export const DEFAULT_WORKER_ENTRY: string = fromRepoRoot('functions', 'worker', 'handler.ts');

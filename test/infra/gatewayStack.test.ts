@@ -1,59 +1,34 @@
 import { after, before, describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { GatewayStack, type GatewayStackProps } from '../../lib/GatewayStack.js';
-import { DEFAULT_CONFIG_PATH, DEFAULT_GATEWAY_ENTRY, REPO_ROOT } from '../../lib/paths.js';
+import { DEFAULT_CONFIG_PATH, DEFAULT_GATEWAY_ENTRY, DEFAULT_WORKER_ENTRY } from '../../lib/paths.js';
+import {
+  cdkJsonContext,
+  createScratch,
+  gatewayFunction,
+  onlyResource,
+  synth as synthStack,
+  workerFunction,
+  type CfnTemplate,
+  type Scratch,
+} from './synthStack.js';
 
-type CfnResource = { Type: string; Properties?: Record<string, unknown> };
-type CfnTemplate = {
-  Resources: Record<string, CfnResource>;
-  Outputs?: Record<string, { Value: unknown }>;
-};
-
-/** Feature flags from cdk.json, so the test synthesizes what `cdk synth` would. */
-function cdkJsonContext(): Record<string, unknown> {
-  const cdkJson = JSON.parse(readFileSync(join(REPO_ROOT, 'cdk.json'), 'utf8')) as {
-    context?: Record<string, unknown>;
-  };
-  return cdkJson.context ?? {};
-}
-
-let scratch: string;
-/** The real handler once it exists; a stub otherwise (bundling is skipped anyway). */
-let entry: string;
+let scratch: Scratch;
 
 before(() => {
-  scratch = mkdtempSync(join(tmpdir(), 'breakwater-infra-'));
-  if (existsSync(DEFAULT_GATEWAY_ENTRY)) {
-    entry = DEFAULT_GATEWAY_ENTRY;
-  } else {
-    entry = join(scratch, 'handler.ts');
-    writeFileSync(entry, 'export const handler = async () => ({ statusCode: 200, body: "" });\n');
-  }
+  scratch = createScratch();
 });
 
 after(() => {
-  rmSync(scratch, { recursive: true, force: true });
+  scratch.cleanup();
 });
 
 function synth(props: GatewayStackProps = {}): { template: Template; json: CfnTemplate } {
-  const app = new App({
-    context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] },
-    outdir: mkdtempSync(join(scratch, 'cdk.out-')),
-  });
-  const stack = new GatewayStack(app, 'Breakwater', { entry, ...props });
-  const template = Template.fromStack(stack);
-  return { template, json: template.toJSON() as CfnTemplate };
-}
-
-function onlyResource(json: CfnTemplate, type: string): [string, CfnResource] {
-  const found = Object.entries(json.Resources).filter(([, r]) => r.Type === type);
-  assert.equal(found.length, 1, `expected exactly one ${type}, found ${found.length}`);
-  return found[0]!;
+  return synthStack(scratch, props);
 }
 
 /** Maps each AWS::ApiGateway::Resource logical id to its full path ("/v1/models"). */
@@ -94,8 +69,11 @@ function methods(json: CfnTemplate): Map<string, Record<string, unknown>> {
 describe('GatewayStack', () => {
   describe('gateway function', () => {
     it('runs Node 22 on arm64 with X-Ray active tracing, 30 s timeout and 1024 MB', () => {
-      const { template } = synth();
-      template.resourceCountIs('AWS::Lambda::Function', 1);
+      const { template, json } = synth();
+      // The gateway and the task worker; no custom-resource functions sneak in.
+      template.resourceCountIs('AWS::Lambda::Function', 2);
+      gatewayFunction(json);
+      workerFunction(json);
       template.hasResourceProperties('AWS::Lambda::Function', {
         Runtime: 'nodejs22.x',
         Architectures: ['arm64'],
@@ -122,20 +100,20 @@ describe('GatewayStack', () => {
 
     it('logs to an explicitly created log group with one-month retention', () => {
       const { template, json } = synth();
-      const [functionId, fn] = onlyResource(json, 'AWS::Lambda::Function');
+      const [functionId, fn] = gatewayFunction(json);
       const logGroupRef = (fn.Properties?.['LoggingConfig'] as { LogGroup?: unknown } | undefined)?.LogGroup;
       assert.ok(logGroupRef, `${functionId} has no LoggingConfig.LogGroup`);
       const logGroupId = (logGroupRef as { Ref?: string }).Ref;
       assert.equal(typeof logGroupId, 'string', 'LoggingConfig.LogGroup should Ref a log group in this stack');
       assert.equal(json.Resources[logGroupId!]?.Type, 'AWS::Logs::LogGroup');
       assert.equal(json.Resources[logGroupId!]?.Properties?.['RetentionInDays'], 30);
-      // Only the function's log group and the API access log group.
-      template.resourceCountIs('AWS::Logs::LogGroup', 2);
+      // Only the two functions' log groups and the API access log group.
+      template.resourceCountIs('AWS::Logs::LogGroup', 3);
     });
 
     it("grants the function's role X-Ray write permissions", () => {
       const { json } = synth();
-      const [, fn] = onlyResource(json, 'AWS::Lambda::Function');
+      const [, fn] = gatewayFunction(json);
       const roleId = ((fn.Properties?.['Role'] as { 'Fn::GetAtt'?: [string, string] })['Fn::GetAtt'] ?? [])[0];
       assert.ok(roleId, 'function role should be a role defined in this stack');
       assert.equal(json.Resources[roleId]?.Type, 'AWS::IAM::Role');
@@ -196,10 +174,18 @@ describe('GatewayStack', () => {
       assert.equal(api.Properties?.['MinimumCompressionSize'], undefined);
     });
 
-    for (const route of ['POST /v1/chat/completions', 'POST /v1/embeddings', 'GET /v1/models', 'GET /health']) {
+    for (const route of [
+      'POST /v1/chat/completions',
+      'POST /v1/embeddings',
+      'GET /v1/models',
+      'GET /health',
+      'POST /v1/tasks',
+      'GET /v1/tasks/{id}',
+      'DELETE /v1/tasks/{id}',
+    ]) {
       it(`routes ${route} to the function through a Lambda proxy integration`, () => {
         const { json } = synth();
-        const [functionId] = onlyResource(json, 'AWS::Lambda::Function');
+        const [functionId] = gatewayFunction(json);
         const method = methods(json).get(route);
         assert.ok(method, `no method ${route}; have: ${[...methods(json).keys()].sort().join(', ')}`);
         const integration = method['Integration'] as { Type?: string; IntegrationHttpMethod?: string; Uri?: unknown };
@@ -230,7 +216,7 @@ describe('GatewayStack', () => {
 
     it('lets API Gateway invoke the function', () => {
       const { template, json } = synth();
-      const [functionId] = onlyResource(json, 'AWS::Lambda::Function');
+      const [functionId] = gatewayFunction(json);
       template.hasResourceProperties('AWS::Lambda::Permission', {
         Action: 'lambda:InvokeFunction',
         Principal: 'apigateway.amazonaws.com',
@@ -252,7 +238,7 @@ describe('GatewayStack', () => {
   describe('outputs', () => {
     it('exports the API URL and the function name', () => {
       const { template, json } = synth();
-      const [functionId] = onlyResource(json, 'AWS::Lambda::Function');
+      const [functionId] = gatewayFunction(json);
       const [stageId] = onlyResource(json, 'AWS::ApiGateway::Stage');
       template.hasOutput('GatewayUrl', {
         Value: { 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp('^https://'), { Ref: stageId }])] },
@@ -263,9 +249,14 @@ describe('GatewayStack', () => {
 
   describe('bundling', () => {
     it('refuses to synthesize with bundling when the routing config is missing', () => {
-      const app = new App({ context: cdkJsonContext(), outdir: mkdtempSync(join(scratch, 'cdk.out-')) });
+      const app = new App({ context: cdkJsonContext(), outdir: mkdtempSync(join(scratch.dir, 'cdk.out-')) });
       assert.throws(
-        () => new GatewayStack(app, 'Breakwater', { entry, configPath: join(scratch, 'nope.json') }),
+        () =>
+          new GatewayStack(app, 'Breakwater', {
+            entry: scratch.entry,
+            workerEntry: scratch.workerEntry,
+            configPath: join(scratch.dir, 'nope.json'),
+          }),
         /routing config not found at .*nope\.json/,
       );
     });
@@ -275,11 +266,14 @@ describe('GatewayStack', () => {
         t.skip('functions/gateway/handler.ts or breakwater.config.json not present yet');
         return;
       }
-      const outdir = mkdtempSync(join(scratch, 'cdk.out-'));
+      const outdir = mkdtempSync(join(scratch.dir, 'cdk.out-'));
       const app = new App({ context: cdkJsonContext(), outdir });
-      const stack = new GatewayStack(app, 'Breakwater');
+      // Only the gateway is bundled here: the worker's bundle is the same recipe (see worker tests).
+      const stack = new GatewayStack(app, 'Breakwater', {
+        workerEntry: existsSync(DEFAULT_WORKER_ENTRY) ? undefined : scratch.workerEntry,
+      });
       const json = Template.fromStack(stack).toJSON() as CfnTemplate;
-      const [, fn] = onlyResource(json, 'AWS::Lambda::Function');
+      const [, fn] = gatewayFunction(json);
       const key = String((fn.Properties?.['Code'] as { S3Key: unknown }).S3Key);
       const assetDir = join(outdir, `asset.${key.replace(/\.zip$/, '')}`);
       const files = readdirSync(assetDir).sort();

@@ -1,0 +1,253 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { configNeeds, readConfigNeeds } from '../../lib/configNeeds.js';
+import { DEFAULT_CONFIG_PATH } from '../../lib/paths.js';
+import {
+  actionsOf,
+  createScratch,
+  environmentOf,
+  gatewayFunction,
+  referencedIds,
+  resourcesOf,
+  resourcesOfType,
+  roleIdOf,
+  statementsOfRole,
+  synth,
+  workerFunction,
+  writeConfig,
+  type CfnTemplate,
+  type Scratch,
+} from './synthStack.js';
+
+/** Named and inline providers of every kind, nested groups, and a tenant bringing its own key. */
+const MIXED_CONFIG = {
+  providers: {
+    'openai-main': { type: 'openai', credential: 'openai-prod' },
+    claude: { type: 'anthropic', credential: 'anthropic' },
+    'openai-nokey': { type: 'openai' },
+    aws: { type: 'bedrock', region: 'us-east-1' },
+    sim: { type: 'simulated' },
+  },
+  routes: {
+    default: {
+      strategy: { mode: 'fallback' },
+      targets: [
+        { provider: 'openai-main', override_params: { model: 'gpt-4o-mini' } },
+        {
+          strategy: { mode: 'loadbalance' },
+          targets: [
+            // Portkey inline targets: the type as provider, credential named or defaulted to the type.
+            { provider: 'openai', custom_host: 'https://azure.example/v1', credential: 'azure-openai' },
+            { provider: 'anthropic' },
+            { provider: 'sim' },
+          ],
+        },
+      ],
+    },
+    cheap: { provider: 'sim' },
+  },
+  tenants: {
+    acme: { route: 'default', keys: ['bw_test_acme_key_000001'], credential_overrides: { 'openai-main': 'byok/acme-openai' } },
+    'beta.co': { route: 'cheap' },
+  },
+};
+
+const NO_BEDROCK_CONFIG = {
+  providers: { sim: { type: 'simulated' } },
+  routes: { default: { provider: 'sim' } },
+  tenants: { solo: { route: 'default' } },
+};
+
+const INLINE_BEDROCK_CONFIG = {
+  routes: { default: { provider: 'bedrock', override_params: { model: 'anthropic.claude-3-haiku' } } },
+  tenants: { solo: { route: 'default' } },
+};
+
+describe('configNeeds', () => {
+  it('collects named, inline and bring-your-own-key credentials; never bedrock or simulated', () => {
+    assert.deepEqual(configNeeds(MIXED_CONFIG), {
+      credentials: ['anthropic', 'azure-openai', 'byok/acme-openai', 'openai-prod'],
+      bedrock: true,
+      tenants: ['acme', 'beta.co'],
+    });
+  });
+
+  it('sees an inline bedrock target too', () => {
+    assert.deepEqual(configNeeds(INLINE_BEDROCK_CONFIG), { credentials: [], bedrock: true, tenants: ['solo'] });
+    assert.deepEqual(configNeeds(NO_BEDROCK_CONFIG), { credentials: [], bedrock: false, tenants: ['solo'] });
+  });
+
+  it('reads the repo config', () => {
+    const needs = readConfigNeeds(DEFAULT_CONFIG_PATH);
+    const raw = JSON.parse(readFileSync(DEFAULT_CONFIG_PATH, 'utf8')) as { providers: Record<string, { credential?: string }> };
+    const named = Object.values(raw.providers).flatMap((p) => (p.credential ? [p.credential] : []));
+    for (const credential of named) assert.ok(needs.credentials.includes(credential), credential);
+    assert.ok(needs.credentials.includes('openai'));
+    assert.ok(needs.credentials.includes('anthropic'));
+  });
+
+  it('fails synthesis on a config the gateway would refuse', () => {
+    assert.throws(() => configNeeds({ routes: { default: { provider: 'nope' } }, tenants: {} }), /unknown provider "nope"/);
+  });
+});
+
+let scratch: Scratch;
+let json: CfnTemplate;
+
+before(() => {
+  scratch = createScratch();
+  json = synth(scratch, { configPath: writeConfig(scratch, 'mixed.json', MIXED_CONFIG) }).json;
+});
+after(() => scratch.cleanup());
+
+function secretsByName(template: CfnTemplate): Map<string, [string, CfnTemplate['Resources'][string]]> {
+  return new Map(
+    resourcesOfType(template, 'AWS::SecretsManager::Secret').map(([id, r]) => [String(r.Properties?.['Name']), [id, r]]),
+  );
+}
+
+/** Actions `roleId` has on the secret `secretId` (referenced by its Ref, i.e. its ARN). */
+function secretActions(template: CfnTemplate, roleId: string, secretId: string): string[] {
+  const actions = new Set<string>();
+  for (const s of statementsOfRole(template, roleId)) {
+    if (s.Effect === 'Allow' && resourcesOf(s).some((r) => referencedIds(r).has(secretId))) {
+      actionsOf(s).forEach((a) => actions.add(a));
+    }
+  }
+  return [...actions].sort();
+}
+
+const CREDENTIALS = ['anthropic', 'azure-openai', 'byok/acme-openai', 'openai-prod'];
+
+describe('provider secrets', () => {
+  it('creates one secret per configured credential, named breakwater/<credential>, plus one signing secret per tenant', () => {
+    assert.deepEqual(
+      [...secretsByName(json).keys()].sort(),
+      [
+        ...CREDENTIALS.map((c) => `breakwater/${c}`),
+        'breakwater/callback-signing/acme',
+        'breakwater/callback-signing/beta.co',
+      ].sort(),
+    );
+  });
+
+  it('creates credential secrets without a usable value (no api_key) and retains them', () => {
+    for (const credential of CREDENTIALS) {
+      const [, secret] = secretsByName(json).get(`breakwater/${credential}`)!;
+      assert.equal(secret.Properties?.['SecretString'], undefined, credential);
+      assert.deepEqual(secret.Properties?.['GenerateSecretString'], {
+        ExcludePunctuation: true,
+        GenerateStringKey: 'placeholder',
+        SecretStringTemplate: '{}',
+      });
+      assert.match(String(secret.Properties?.['Description']), /aws secretsmanager put-secret-value --secret-id breakwater\//);
+      assert.equal(secret.DeletionPolicy, 'Retain', credential);
+    }
+  });
+
+  it('generates a 64-character signing_secret for each tenant', () => {
+    const [, secret] = secretsByName(json).get('breakwater/callback-signing/acme')!;
+    assert.deepEqual(secret.Properties?.['GenerateSecretString'], {
+      ExcludePunctuation: true,
+      GenerateStringKey: 'signing_secret',
+      PasswordLength: 64,
+      SecretStringTemplate: '{}',
+    });
+  });
+
+  it('grants read on every credential secret to the gateway and the worker', () => {
+    const gatewayRole = roleIdOf(gatewayFunction(json)[1]);
+    const workerRole = roleIdOf(workerFunction(json)[1]);
+    for (const credential of CREDENTIALS) {
+      const [secretId] = secretsByName(json).get(`breakwater/${credential}`)!;
+      const read = ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'];
+      assert.deepEqual(secretActions(json, gatewayRole, secretId), read, `gateway → ${credential}`);
+      assert.deepEqual(secretActions(json, workerRole, secretId), read, `worker → ${credential}`);
+    }
+  });
+
+  it('grants no other role in the stack access to any secret', () => {
+    const secretIds = new Set([...secretsByName(json).values()].map(([id]) => id));
+    const allowed = new Set([roleIdOf(gatewayFunction(json)[1]), roleIdOf(workerFunction(json)[1])]);
+    for (const [policyId, policy] of resourcesOfType(json, 'AWS::IAM::Policy')) {
+      const document = policy.Properties?.['PolicyDocument'];
+      const touches =
+        [...referencedIds(document)].some((id) => secretIds.has(id)) || JSON.stringify(document).includes('secretsmanager');
+      if (!touches) continue;
+      const roles = ((policy.Properties?.['Roles'] ?? []) as { Ref?: string }[]).map((r) => r.Ref);
+      assert.ok(roles.every((r) => r !== undefined && allowed.has(r)), `${policyId} → ${roles.join(', ')}`);
+    }
+  });
+
+  it('lets only the worker read callback signing secrets, by name prefix', () => {
+    const prefixStatement = (roleId: string) =>
+      statementsOfRole(json, roleId).filter((s) => JSON.stringify(s.Resource).includes(':secret:breakwater/callback-signing/*'));
+    const worker = prefixStatement(roleIdOf(workerFunction(json)[1]));
+    assert.equal(worker.length, 1);
+    assert.deepEqual(actionsOf(worker[0]!).sort(), ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']);
+    assert.deepEqual(prefixStatement(roleIdOf(gatewayFunction(json)[1])), []);
+    // Nor does the gateway hold the generated tenant secrets themselves.
+    const [signingId] = secretsByName(json).get('breakwater/callback-signing/acme')!;
+    assert.deepEqual(secretActions(json, roleIdOf(gatewayFunction(json)[1]), signingId), []);
+  });
+
+  it('tells both functions the secret prefix', () => {
+    for (const [, fn] of [gatewayFunction(json), workerFunction(json)]) {
+      assert.equal(environmentOf(fn)['BREAKWATER_SECRET_PREFIX'], 'breakwater/');
+    }
+    assert.equal(json.Outputs?.['SecretPrefix']?.Value, 'breakwater/');
+  });
+
+  it('honours a custom secret prefix', () => {
+    const custom = synth(scratch, {
+      configPath: writeConfig(scratch, 'mixed-prefix.json', MIXED_CONFIG),
+      secretPrefix: 'staging/bw/',
+    }).json;
+    assert.ok(secretsByName(custom).has('staging/bw/openai-prod'));
+    assert.ok(secretsByName(custom).has('staging/bw/callback-signing/acme'));
+    assert.equal(environmentOf(gatewayFunction(custom)[1])['BREAKWATER_SECRET_PREFIX'], 'staging/bw/');
+  });
+
+  it('creates the repo config’s secrets: openai and anthropic', () => {
+    const repo = synth(scratch).json;
+    assert.deepEqual(
+      [...secretsByName(repo).keys()].filter((n) => !n.includes('callback-signing')).sort(),
+      ['breakwater/anthropic', 'breakwater/openai'],
+    );
+  });
+});
+
+describe('bedrock access', () => {
+  const bedrockStatements = (template: CfnTemplate, roleId: string) =>
+    statementsOfRole(template, roleId).filter((s) => actionsOf(s).some((a) => a.startsWith('bedrock:')));
+
+  it('grants bedrock:InvokeModel on foundation models and inference profiles to both functions', () => {
+    for (const [, fn] of [gatewayFunction(json), workerFunction(json)]) {
+      const statements = bedrockStatements(json, roleIdOf(fn));
+      assert.equal(statements.length, 1);
+      assert.deepEqual(actionsOf(statements[0]!), ['bedrock:InvokeModel']);
+      const resources = JSON.stringify(statements[0]!.Resource);
+      assert.match(resources, /:bedrock:\*::foundation-model\/\*/);
+      assert.match(resources, /:inference-profile\/\*/);
+      assert.doesNotMatch(resources, /"\*"/);
+    }
+  });
+
+  it('grants nothing on Bedrock when the config has no bedrock provider', () => {
+    const plain = synth(scratch, { configPath: writeConfig(scratch, 'plain.json', NO_BEDROCK_CONFIG) }).json;
+    for (const [, fn] of [gatewayFunction(plain), workerFunction(plain)]) {
+      assert.deepEqual(bedrockStatements(plain, roleIdOf(fn)), []);
+    }
+    assert.deepEqual(
+      [...secretsByName(plain).keys()],
+      ['breakwater/callback-signing/solo'],
+      'no credential secrets, one tenant signing secret',
+    );
+  });
+
+  it('grants it for an inline bedrock target', () => {
+    const inline = synth(scratch, { configPath: writeConfig(scratch, 'inline.json', INLINE_BEDROCK_CONFIG) }).json;
+    assert.equal(bedrockStatements(inline, roleIdOf(gatewayFunction(inline)[1])).length, 1);
+  });
+});

@@ -1,0 +1,148 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import assert from 'node:assert/strict';
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { GatewayStack, type GatewayStackProps } from '../../lib/GatewayStack.js';
+import { DEFAULT_GATEWAY_ENTRY, DEFAULT_WORKER_ENTRY, REPO_ROOT } from '../../lib/paths.js';
+
+/** Helpers shared by the stack's assertion tests: synthesis without bundling, and template queries. */
+
+export type CfnResource = {
+  Type: string;
+  Properties?: Record<string, unknown>;
+  DeletionPolicy?: string;
+  UpdateReplacePolicy?: string;
+};
+export type CfnTemplate = {
+  Resources: Record<string, CfnResource>;
+  Outputs?: Record<string, { Value: unknown }>;
+};
+export type Statement = { Effect: string; Action: string | string[]; Resource?: unknown };
+
+/** Feature flags from cdk.json, so the tests synthesize what `cdk synth` would. */
+export function cdkJsonContext(): Record<string, unknown> {
+  const cdkJson = JSON.parse(readFileSync(join(REPO_ROOT, 'cdk.json'), 'utf8')) as {
+    context?: Record<string, unknown>;
+  };
+  return cdkJson.context ?? {};
+}
+
+/**
+ * A scratch directory with handler stubs for entries that do not exist yet (bundling is
+ * skipped, but NodejsFunction insists on an existing entry file).
+ */
+export interface Scratch {
+  dir: string;
+  entry: string;
+  workerEntry: string;
+  cleanup(): void;
+}
+
+export function createScratch(): Scratch {
+  const dir = mkdtempSync(join(tmpdir(), 'breakwater-infra-'));
+  const stub = (name: string) => {
+    const path = join(dir, name);
+    writeFileSync(path, 'export const handler = async () => ({ statusCode: 200, body: "" });\n');
+    return path;
+  };
+  return {
+    dir,
+    entry: existsSync(DEFAULT_GATEWAY_ENTRY) ? DEFAULT_GATEWAY_ENTRY : stub('handler.ts'),
+    workerEntry: existsSync(DEFAULT_WORKER_ENTRY) ? DEFAULT_WORKER_ENTRY : stub('worker.ts'),
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/** Writes a config file into the scratch directory and returns its path. */
+export function writeConfig(scratch: Scratch, name: string, config: unknown): string {
+  const path = join(scratch.dir, name);
+  writeFileSync(path, JSON.stringify(config));
+  return path;
+}
+
+export function synth(scratch: Scratch, props: GatewayStackProps = {}): { template: Template; json: CfnTemplate; stack: GatewayStack } {
+  const app = new App({
+    context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] },
+    outdir: mkdtempSync(join(scratch.dir, 'cdk.out-')),
+  });
+  const stack = new GatewayStack(app, 'Breakwater', { entry: scratch.entry, workerEntry: scratch.workerEntry, ...props });
+  const template = Template.fromStack(stack);
+  return { template, json: template.toJSON() as CfnTemplate, stack };
+}
+
+export function resourcesOfType(json: CfnTemplate, type: string): Array<[string, CfnResource]> {
+  return Object.entries(json.Resources).filter(([, r]) => r.Type === type);
+}
+
+export function onlyResource(json: CfnTemplate, type: string): [string, CfnResource] {
+  const found = resourcesOfType(json, type);
+  assert.equal(found.length, 1, `expected exactly one ${type}, found ${found.length}`);
+  return found[0]!;
+}
+
+/** The Lambda function whose POWERTOOLS_SERVICE_NAME is `service` ('breakwater-gateway' / 'breakwater-worker'). */
+export function functionByService(json: CfnTemplate, service: string): [string, CfnResource] {
+  const found = resourcesOfType(json, 'AWS::Lambda::Function').filter(([, r]) => {
+    const env = (r.Properties?.['Environment'] as { Variables?: Record<string, unknown> } | undefined)?.Variables;
+    return env?.['POWERTOOLS_SERVICE_NAME'] === service;
+  });
+  assert.equal(found.length, 1, `expected exactly one function for ${service}, found ${found.length}`);
+  return found[0]!;
+}
+
+export const gatewayFunction = (json: CfnTemplate) => functionByService(json, 'breakwater-gateway');
+export const workerFunction = (json: CfnTemplate) => functionByService(json, 'breakwater-worker');
+
+export function environmentOf(fn: CfnResource): Record<string, unknown> {
+  return ((fn.Properties?.['Environment'] as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {});
+}
+
+/** Logical id of the role a function in this stack runs with. */
+export function roleIdOf(fn: CfnResource): string {
+  const roleId = ((fn.Properties?.['Role'] as { 'Fn::GetAtt'?: [string, string] })['Fn::GetAtt'] ?? [])[0];
+  assert.ok(roleId, 'function role should be a role defined in this stack');
+  return roleId;
+}
+
+/** Every statement of every inline policy attached to `roleId`. */
+export function statementsOfRole(json: CfnTemplate, roleId: string): Statement[] {
+  const statements: Statement[] = [];
+  for (const r of Object.values(json.Resources)) {
+    if (r.Type !== 'AWS::IAM::Policy') continue;
+    const roles = (r.Properties?.['Roles'] ?? []) as { Ref?: string }[];
+    if (!roles.some((role) => role.Ref === roleId)) continue;
+    statements.push(...(r.Properties?.['PolicyDocument'] as { Statement: Statement[] }).Statement);
+  }
+  return statements;
+}
+
+export const actionsOf = (s: Statement): string[] => [s.Action].flat();
+export const resourcesOf = (s: Statement): unknown[] => (s.Resource === undefined ? [] : [s.Resource].flat());
+
+/** Logical ids referenced by `Fn::GetAtt [id, ...]` or `Ref: id` anywhere inside `value`. */
+export function referencedIds(value: unknown): Set<string> {
+  const ids = new Set<string>();
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) return v.forEach(walk);
+    if (v === null || typeof v !== 'object') return;
+    const obj = v as Record<string, unknown>;
+    if (typeof obj['Ref'] === 'string') ids.add(obj['Ref']);
+    const getAtt = obj['Fn::GetAtt'];
+    if (Array.isArray(getAtt) && typeof getAtt[0] === 'string') ids.add(getAtt[0]);
+    Object.values(obj).forEach(walk);
+  };
+  walk(value);
+  return ids;
+}
+
+/** Actions a role is allowed on resources that reference `resourceId` (sorted, deduplicated). */
+export function actionsOnResource(json: CfnTemplate, roleId: string, resourceId: string): string[] {
+  const actions = new Set<string>();
+  for (const s of statementsOfRole(json, roleId)) {
+    if (s.Effect !== 'Allow') continue;
+    if (resourcesOf(s).some((r) => referencedIds(r).has(resourceId))) actionsOf(s).forEach((a) => actions.add(a));
+  }
+  return [...actions].sort();
+}
