@@ -45,6 +45,8 @@ export const TABLES = {
   },
   /** Cached responses per tenant and canonical request. */
   cache: { envVar: 'BREAKWATER_TABLE_CACHE', localName: 'breakwater-cache', partitionKey: 'pk', ttlAttribute: 'expires_at' },
+  /** Asynchronous tasks per tenant (`task#<tenant>#<id>`): status, claim lease, result. */
+  tasks: { envVar: 'BREAKWATER_TABLE_TASKS', localName: 'breakwater-tasks', partitionKey: 'pk', ttlAttribute: 'expires_at' },
 } as const satisfies Record<string, TableSpec>;
 
 export type TableId = keyof typeof TABLES;
