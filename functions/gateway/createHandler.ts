@@ -1,8 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { Tracer } from '@aws-lambda-powertools/tracer';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import httpJsonBodyParser from '@middy/http-json-body-parser';
@@ -12,7 +10,7 @@ import type { SecretSource } from '../../shared/credentials';
 import { GatewayApp, type GatewayServices } from '../../shared/gateway';
 import { bodySizeLimit, openAiErrorResponder, publishMetrics } from '../../shared/middleware';
 import { systemClock, systemRandom, type Clock, type RandomSource } from '../../shared/resilience';
-import { tracingAttemptObserver } from '../../shared/telemetry';
+import type { Tracing } from '../../shared/telemetry';
 
 export interface GatewayHandlerDeps {
   config: CompiledConfig;
@@ -21,14 +19,14 @@ export interface GatewayHandlerDeps {
   clock?: Clock;
   random?: RandomSource;
   logger?: Logger;
-  tracer?: Tracer;
+  /** From {@link loadTracing}: absent off Lambda, so X-Ray's SDK is never loaded there. */
+  tracing?: Tracing;
   metrics?: Metrics;
 }
 
 /** The gateway Lambda: a list of middlewares around {@link GatewayApp}. */
 export function createGatewayHandler(deps: GatewayHandlerDeps) {
   const logger = deps.logger ?? new Logger({ serviceName: 'breakwater-gateway' });
-  const tracer = deps.tracer ?? new Tracer({ serviceName: 'breakwater-gateway' });
   const metrics = deps.metrics ?? new Metrics({ namespace: 'Breakwater', serviceName: 'breakwater-gateway' });
   const app = new GatewayApp({
     config: deps.config,
@@ -38,12 +36,12 @@ export function createGatewayHandler(deps: GatewayHandlerDeps) {
     random: deps.random ?? systemRandom,
     logger,
     metrics,
-    observer: tracingAttemptObserver(tracer),
+    observer: deps.tracing?.observer,
     onAuthFailure: () => metrics.addMetric('UpstreamAuthFailure', 'Count', 1),
   });
 
   return middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
-    .use(captureLambdaHandler(tracer, { captureResponse: false }))
+    .use(deps.tracing ? [deps.tracing.middleware] : [])
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(publishMetrics(metrics))
     .use(openAiErrorResponder(logger))

@@ -4,6 +4,7 @@ import { loadConfigFile } from '../../shared/config';
 import { PrefixedSecretSource, SecretsManagerSource } from '../../shared/credentials';
 import { createServices } from '../../shared/gateway/createServices';
 import { systemClock } from '../../shared/resilience';
+import { loadTracing } from '../../shared/telemetry';
 import { createDynamoClients, tableNamesFromEnv } from '../../shared/stores/dynamo';
 import { createGatewayHandler } from './createHandler';
 
@@ -20,6 +21,7 @@ export const handler = createGatewayHandler({
   secrets,
   logger,
   metrics,
+  tracing: await loadTracing('breakwater-gateway'),
   services: createServices({
     dynamo: createDynamoClients(),
     tables: tableNamesFromEnv(),

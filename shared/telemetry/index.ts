@@ -1,1 +1,2 @@
+export { loadTracing, type Tracing } from './loadTracing';
 export { tracingAttemptObserver } from './tracing';
