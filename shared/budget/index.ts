@@ -1,4 +1,4 @@
-export { BUDGET_ERROR_CODES, budgetError, type BudgetErrorCode } from './budgetErrors';
+export { budgetError, type BudgetErrorCode } from './budgetErrors';
 export { costInPicoUsd, costOf, MICRO_PER_USD, microsToUsd, PICO_PER_USD, picoPerToken, picoToLedgerMicros, usdToMicros } from './cost';
 export { DynamoSpendLedger } from './DynamoSpendLedger';
 export { END_USER_HEADER, endUserOf } from './endUser';

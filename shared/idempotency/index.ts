@@ -1,5 +1,4 @@
 export {
-  IDEMPOTENCY_ERROR_STATUSES,
   IDEMPOTENCY_KEY_HEADER,
   idempotencyError,
   type IdempotencyErrorCode,
