@@ -2,9 +2,11 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { costOf } from '../budget/cost';
 import { estimateInputTokens, requestedOutputTokens } from '../budget/estimate';
 import type { PriceTable } from '../budget/prices';
+import type { Reservation } from '../budget/SpendGuard';
 import { normalizeGatewayUsage, totalTokens } from '../budget/usage';
 import { cacheKey } from '../cache/cacheKey';
 import type { CompiledConfig } from '../config';
+import type { RateLimitPermit } from '../ratelimit/FleetRateLimiter';
 import { isGatewayError } from '../errors';
 import type { Operation, ProviderAdapter } from '../providers';
 import type { Clock, Deadline, RandomSource, RetryBudgets } from '../resilience';
@@ -72,40 +74,51 @@ export class CompletionService {
     const started = clock.now();
 
     const estimatedTokens = estimateInputTokens(body) + (requestedOutputTokens(body) ?? 4_096);
-    const permit = services.rateLimiter
-      ? await services.rateLimiter.check({
-          keyId: principal.keyId,
-          rpmLimit: policy.rpm_limit,
-          tpmLimit: policy.tpm_limit,
-          estimatedTokens,
-        })
-      : undefined;
-    const rateHeaders = { ...permit?.headers };
+    const checkRate = async () =>
+      services.rateLimiter?.check({
+        keyId: principal.keyId,
+        rpmLimit: policy.rpm_limit,
+        tpmLimit: policy.tpm_limit,
+        estimatedTokens,
+      });
+    const reserve = async () =>
+      services.spend?.reserve({ tenant: principal.tenant.name, policy, candidateModels, body, endUser: request.endUser });
 
     const cacheConfig = config.routeOptions.get(routeName)?.cache;
     const cache = cacheConfig ? services.cache : undefined;
     const key = cache ? cacheKey({ tenant: principal.tenant.name, route: routeName, operation, body }) : undefined;
+
+    // The rate-limit write, the cache read and the spend reservation are independent: they run
+    // side by side (one DynamoDB round trip instead of two), and whatever one admitted is undone
+    // when another refuses. Only a cache hit skips the reservation, so that read goes first.
+    let permit: RateLimitPermit | undefined;
+    let reservation: Reservation | undefined;
     if (cache && key) {
-      const hit = await cache.get(key, cacheConfig!.max_age);
+      const [admitted, hit] = await Promise.all([checkRate(), cache.get(key, cacheConfig!.max_age)]);
+      permit = admitted;
       if (hit?.fresh) {
         await permit?.settleTokens(-estimatedTokens);
         this.audit(request, { status: 200, cache: 'HIT', latencyMs: clock.now() - started });
         return {
           body: hit.body as Record<string, unknown>,
-          headers: { ...rateHeaders, [RESPONSE_HEADERS.CACHE]: 'HIT', age: String(hit.ageSeconds), [RESPONSE_HEADERS.COST]: '0' },
+          headers: { ...permit?.headers, [RESPONSE_HEADERS.CACHE]: 'HIT', age: String(hit.ageSeconds), [RESPONSE_HEADERS.COST]: '0' },
         };
       }
+      reservation = await reserve().catch(async (error: unknown) => {
+        await permit?.settleTokens(-estimatedTokens);
+        throw error;
+      });
+    } else {
+      const [rate, spend] = await Promise.allSettled([checkRate(), reserve()]);
+      if (rate.status === 'rejected' || spend.status === 'rejected') {
+        if (rate.status === 'fulfilled') await rate.value?.settleTokens(-estimatedTokens);
+        if (spend.status === 'fulfilled') await spend.value?.release();
+        throw rate.status === 'rejected' ? rate.reason : (spend as PromiseRejectedResult).reason;
+      }
+      permit = rate.value;
+      reservation = spend.value;
     }
-
-    const reservation = services.spend
-      ? await services.spend.reserve({
-          tenant: principal.tenant.name,
-          policy,
-          candidateModels,
-          body,
-          endUser: request.endUser,
-        })
-      : undefined;
+    const rateHeaders = { ...permit?.headers };
 
     let result: RouteResult;
     try {
@@ -122,8 +135,7 @@ export class CompletionService {
         },
       );
     } catch (error) {
-      await reservation?.release();
-      await permit?.settleTokens(-estimatedTokens);
+      await Promise.all([reservation?.release(), permit?.settleTokens(-estimatedTokens)]);
       const status = isGatewayError(error) ? error.status : 500;
       // The last fallback level: an old answer to the same question beats a 503.
       if (cache && key && status >= 500) {
@@ -148,10 +160,12 @@ export class CompletionService {
     }
 
     const usage = normalizeGatewayUsage(result.body.usage);
-    const settled = reservation ? await reservation.settle(result.model, result.body.usage) : undefined;
+    const [settled] = await Promise.all([
+      reservation?.settle(result.model, result.body.usage),
+      permit?.settleTokens((usage ? totalTokens(usage) : estimatedTokens) - estimatedTokens),
+      cache && key ? cache.put(key, result.body, cacheConfig!.max_age) : undefined,
+    ]);
     const costUsd = settled?.costUsd ?? (usage ? costOf(usage, this.deps.prices.priceOf(result.model)) : 0);
-    await permit?.settleTokens((usage ? totalTokens(usage) : estimatedTokens) - estimatedTokens);
-    if (cache && key) await cache.put(key, result.body, cacheConfig!.max_age);
 
     this.audit(request, { status: 200, result, costUsd, latencyMs: clock.now() - started, cache: cache ? 'MISS' : undefined });
     return {
