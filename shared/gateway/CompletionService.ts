@@ -73,7 +73,11 @@ export class CompletionService {
       .map((target) => target.model ?? String(body.model));
     const started = clock.now();
 
-    const estimatedTokens = estimateInputTokens(body) + (requestedOutputTokens(body) ?? 4_096);
+    // Only a tpm limit needs the token estimate; on the common path it is not worth its cost.
+    const estimatedTokens =
+      services.rateLimiter && policy.tpm_limit !== undefined
+        ? estimateInputTokens(body) + (requestedOutputTokens(body) ?? 4_096)
+        : 0;
     const checkRate = async () =>
       services.rateLimiter?.check({
         keyId: principal.keyId,
