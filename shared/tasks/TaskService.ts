@@ -1,0 +1,148 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { createHash } from 'node:crypto';
+import { canonicalJson } from '../cache/cacheKey';
+import { GatewayError } from '../errors';
+import type { Clock } from '../resilience/clock';
+import type { Task, TaskView } from './Task';
+import { toTaskView } from './Task';
+import { taskNotCancellable, taskNotFound, taskQueueUnavailable } from './taskErrors';
+import { isTaskId, randomTaskId, taskIdFor } from './taskId';
+import type { TaskQueue } from './TaskQueue';
+import type { TaskStore } from './TaskStore';
+import type { TaskStatus } from './taskStatus';
+import { parseTaskSubmission } from './taskSubmission';
+
+export interface TaskServiceOptions {
+  store: TaskStore;
+  queue: TaskQueue;
+  clock: Clock;
+  logger: Pick<Logger, 'info' | 'warn'>;
+  /**
+   * How long a task (and its result) is kept after submission.
+   * @default 7 days — longer than SQS keeps a message (4 days by default), so a task outlives its message
+   */
+  retentionSeconds?: number;
+  /** @default {@link randomTaskId} */
+  newId?: () => string;
+}
+
+export interface SubmitTaskInput {
+  /** The authenticated tenant's name. */
+  tenant: string;
+  /** The submitting key's public prefix, kept for audit. */
+  keyPrefix?: string;
+  /** The parsed JSON body of `POST /v1/tasks`, validated here. */
+  body: unknown;
+  /** The `Idempotency-Key` header, already parsed; the same key names the same task. */
+  idempotencyKey?: string;
+}
+
+export interface SubmittedTask {
+  id: string;
+  status: TaskStatus;
+  /** False when the Idempotency-Key named a task submitted before: nothing new was enqueued. */
+  created: boolean;
+}
+
+/**
+ * The task API behind `POST /v1/tasks`, `GET /v1/tasks/{id}` and `DELETE /v1/tasks/{id}`.
+ * A submit is stored first, then enqueued: a crash between the two leaves a stored task with
+ * no message, which the client's retry (same Idempotency-Key) enqueues; it never leaves a
+ * message without its task. A retry that races the first submit's send may enqueue a second
+ * message for the task; the worker's claim runs it once all the same.
+ */
+export class TaskService {
+  private readonly retentionSeconds: number;
+  private readonly newId: () => string;
+
+  constructor(private readonly options: TaskServiceOptions) {
+    this.retentionSeconds = options.retentionSeconds ?? 7 * 86_400;
+    this.newId = options.newId ?? randomTaskId;
+  }
+
+  /**
+   * @throws GatewayError `invalid_request` / `streaming_unsupported` / `payload_too_large` for a
+   * bad body (nothing stored), `idempotency_key_reused` for a key reused with another body, and
+   * `task_queue_unavailable` (503) when the queue refused it (retry with the same key).
+   */
+  async submit(input: SubmitTaskInput): Promise<SubmittedTask> {
+    const submission = parseTaskSubmission(input.body);
+    const now = this.options.clock.now();
+    const id = input.idempotencyKey === undefined ? this.newId() : taskIdFor(input.tenant, input.idempotencyKey);
+    const task: Task = {
+      id,
+      tenant: input.tenant,
+      status: 'queued',
+      priority: submission.priority,
+      request: submission.request,
+      callbackUrl: submission.callback_url,
+      metadata: submission.metadata,
+      keyPrefix: input.keyPrefix,
+      submissionHash: createHash('sha256').update(canonicalJson(submission)).digest('hex'),
+      attempts: 0,
+      createdAt: now,
+      updatedAt: now,
+      expiresAt: Math.floor(now / 1000) + this.retentionSeconds,
+    };
+
+    const existing = await this.options.store.create(task);
+    if (!existing) {
+      await this.enqueue(task);
+      this.options.logger.info('task submitted', { task_id: id, tenant: input.tenant, priority: task.priority });
+      return { id, status: 'queued', created: true };
+    }
+    if (input.idempotencyKey === undefined) {
+      throw new GatewayError('internal_error', 'task id collision; submit again');
+    }
+    if (existing.submissionHash !== task.submissionHash) {
+      throw new GatewayError('idempotency_key_reused', 'this Idempotency-Key was used with a different task body', {
+        details: { param: 'Idempotency-Key' },
+      });
+    }
+    // The first submit stored the task but crashed (or the queue failed) before enqueuing it.
+    if (existing.status === 'queued' && existing.enqueuedAt === undefined) await this.enqueue(existing);
+    return { id, status: existing.status, created: false };
+  }
+
+  /** @throws GatewayError `task_not_found` (404), also for another tenant's id */
+  async get(tenant: string, id: string): Promise<TaskView> {
+    return toTaskView(await this.load(tenant, id));
+  }
+
+  /**
+   * Cancels a task that has not started; a running or finished task is a 409.
+   * @returns the cancelled task
+   */
+  async cancel(tenant: string, id: string): Promise<TaskView> {
+    if (!isTaskId(id)) throw taskNotFound(id);
+    const now = this.options.clock.now();
+    if (!(await this.options.store.cancel({ tenant, id }, now))) {
+      const current = await this.load(tenant, id);
+      throw taskNotCancellable(id, current.status);
+    }
+    this.options.logger.info('task cancelled', { task_id: id, tenant });
+    return toTaskView(await this.load(tenant, id));
+  }
+
+  private async load(tenant: string, id: string): Promise<Task> {
+    const task = isTaskId(id) ? await this.options.store.get({ tenant, id }) : undefined;
+    if (!task) throw taskNotFound(id);
+    return task;
+  }
+
+  private async enqueue(task: Task): Promise<void> {
+    try {
+      await this.options.queue.send({ tenant: task.tenant, taskId: task.id }, task.priority);
+    } catch (error) {
+      this.options.logger.warn('task not enqueued', { task_id: task.id, error_name: (error as Error).name });
+      throw taskQueueUnavailable(error);
+    }
+    try {
+      await this.options.store.markEnqueued(task, this.options.clock.now());
+    } catch (error) {
+      // The message is on the queue; a later retry with the same key would only add a duplicate,
+      // which the worker's claim absorbs.
+      this.options.logger.warn('task enqueued but not marked', { task_id: task.id, error_name: (error as Error).name });
+    }
+  }
+}

@@ -1,0 +1,36 @@
+import type { Task, TaskError, TaskRef } from './Task';
+
+/** A worker's claim on a task: who holds it and until when (epoch ms). */
+export interface TaskClaim {
+  owner: string;
+  at: number;
+  leaseUntil: number;
+}
+
+/** How a claim ends. `queued` hands the task back for another try, keeping the error as `lastError`. */
+export type TaskSettlement =
+  | { status: 'succeeded'; at: number; result: unknown; costUsd?: number }
+  | { status: 'failed' | 'dead_lettered'; at: number; error: TaskError }
+  | { status: 'queued'; at: number; error: TaskError };
+
+/**
+ * Where tasks live. Every state change is one conditional write, so concurrent workers (a
+ * duplicate SQS delivery, a redelivery racing a slow first run) agree on one owner.
+ */
+export interface TaskStore {
+  /** Stores a new task unless its id is taken; then returns the task already there. */
+  create(task: Task): Promise<Task | undefined>;
+  /** A strongly consistent read; `undefined` when the tenant has no such task. */
+  get(ref: TaskRef): Promise<Task | undefined>;
+  markEnqueued(ref: TaskRef, at: number): Promise<void>;
+  /** queued → cancelled; false when the task is missing or past queued. */
+  cancel(ref: TaskRef, at: number): Promise<boolean>;
+  /**
+   * queued | dead_lettered | running-with-an-expired-lease → running, held by `claim.owner`.
+   * @returns the claimed task, or `undefined` when it is missing, finished, or someone else
+   * holds a live claim (read it to tell which)
+   */
+  claim(ref: TaskRef, claim: TaskClaim): Promise<Task | undefined>;
+  /** Ends the claim; false (and nothing written) when `owner` no longer holds it. */
+  settle(ref: TaskRef, owner: string, settlement: TaskSettlement): Promise<boolean>;
+}

@@ -1,0 +1,285 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import type { Context, SQSBatchResponse } from 'aws-lambda';
+import { startLocalSqs, type LocalSqs } from '../../../bin/local/localSqs';
+import { startSqsPoller, toSqsRecord, type PolledBatch } from '../../../bin/local/sqsPoller';
+import { GatewayError } from '../../../shared/errors';
+import { redriveDlq } from '../../../shared/queue';
+import type { Task } from '../../../shared/tasks';
+import { startDynamoLocal, type DynamoLocal } from '../../support/dynamoLocal';
+import {
+  chatRequest,
+  freshQueues,
+  messagesIn,
+  percentile,
+  receiveAll,
+  scriptedExecutor,
+  seedBacklog,
+  taskService,
+  waitFor,
+  worker,
+} from './harness';
+
+const NORMAL_TASKS = 1_000;
+const HIGH_TASKS = 40;
+/**
+ * A high-priority task waits at most for the batches already running to finish, and a poll:
+ * a few hundred ms here, with room for a busy two-core CI machine running DynamoDB Local.
+ */
+const HIGH_WAIT_P95_BOUND_MS = 1_500;
+
+const transient = () => new GatewayError('all_targets_failed', 'every target answered 503');
+const lambdaContext = (remainingMs: number, requestId: string) =>
+  ({ awsRequestId: requestId, functionName: 'worker', getRemainingTimeInMillis: () => remainingMs }) as unknown as Context;
+
+describe('the task worker against fauxqs and DynamoDB Local', () => {
+  let dynamo: DynamoLocal;
+  let emulator: LocalSqs;
+
+  before(async () => {
+    [dynamo, emulator] = await Promise.all([startDynamoLocal(), startLocalSqs({ env: { AWS_REGION: 'us-east-1' } })]);
+  });
+  after(async () => {
+    await emulator?.close();
+    await dynamo?.stop();
+  });
+
+  /** Submits tasks, runs a poller feeding the worker until `done` holds for them, then stops it. */
+  async function runUntil(
+    queues: LocalSqs,
+    handler: ReturnType<typeof worker>,
+    done: (tasks: Task[]) => boolean,
+    ids: string[],
+    pollerOptions: { functionTimeoutMs?: number; visibilityTimeoutSeconds?: number; batchWindowMs?: number } = {},
+  ) {
+    const { store } = taskService(dynamo, queues);
+    const batches: PolledBatch[] = [];
+    const poller = await startSqsPoller({
+      sqs: queues.sqs,
+      queues: [queues.queues.high.url, queues.queues.normal.url],
+      handler,
+      functionTimeoutMs: pollerOptions.functionTimeoutMs ?? 5_000,
+      visibilityTimeoutSeconds: pollerOptions.visibilityTimeoutSeconds ?? 10,
+      batchWindowMs: pollerOptions.batchWindowMs ?? 0,
+      idlePollMs: 20,
+      onBatch: (batch) => batches.push(batch),
+    });
+    try {
+      const tasks = await waitFor(
+        async () => {
+          const current = await Promise.all(ids.map((id) => store.get({ tenant: 'acme', id })));
+          return current.every((task) => task !== undefined) && done(current as Task[]) ? (current as Task[]) : undefined;
+        },
+        15_000,
+        'the tasks to settle',
+      );
+      return { tasks, batches, stats: poller.stats };
+    } finally {
+      await poller.stop();
+    }
+  }
+
+  it('calls the upstream once when the same message is handled by two workers at once', async () => {
+    const queues = await freshQueues(emulator.endpoint);
+    const { service, store } = taskService(dynamo, queues);
+    const { execute, calls } = scriptedExecutor(['ok'], { latencyMs: 300 });
+    const handler = worker(dynamo, queues, execute);
+    const { id } = await service.submit({ tenant: 'acme', body: { request: chatRequest } });
+
+    // Two deliveries of one message: the first receive makes it visible again at once.
+    const [first] = await receiveAll(queues, queues.queues.normal.url, 0);
+    const [second] = await receiveAll(queues, queues.queues.normal.url, 30);
+    assert.ok(first && second);
+    assert.equal(first.MessageId, second.MessageId);
+    const arn = queues.queues.normal.arn;
+    const responses = (await Promise.all([
+      handler({ Records: [toSqsRecord(first, arn)] }, lambdaContext(5_000, 'invocation-a')),
+      handler({ Records: [toSqsRecord(second, arn)] }, lambdaContext(5_000, 'invocation-b')),
+    ])) as SQSBatchResponse[];
+
+    assert.equal(calls.length, 1);
+    // One invocation ran it; the other saw the claim and handed its copy back for later.
+    assert.deepEqual(
+      responses.map((response) => response.batchItemFailures.length).sort(),
+      [0, 1],
+    );
+    const task = await store.get({ tenant: 'acme', id });
+    assert.equal(task?.status, 'succeeded');
+    assert.equal(task?.attempts, 1);
+    assert.deepEqual(task?.result, { id: `chatcmpl-${id}`, object: 'chat.completion', call: 1 });
+  });
+
+  it('re-runs a task whose worker died mid-task once its lease and visibility expire, ending with one result', async () => {
+    const queues = await freshQueues(emulator.endpoint);
+    const { service } = taskService(dynamo, queues);
+    // The first run never returns: the invocation is abandoned at its timeout, like a killed worker.
+    const { execute, calls } = scriptedExecutor(['hang', 'ok']);
+    const { id } = await service.submit({ tenant: 'acme', body: { request: chatRequest } });
+
+    const { tasks, batches } = await runUntil(queues, worker(dynamo, queues, execute), ([task]) => task!.status === 'succeeded', [id], {
+      functionTimeoutMs: 600,
+      visibilityTimeoutSeconds: 1,
+    });
+
+    // The stuck invocation deleted nothing: its message came back when its visibility ended.
+    assert.deepEqual(batches[0]!.failedIds, batches[0]!.messageIds);
+    assert.ok(batches[1]!.durationMs < 600);
+    assert.equal(calls.length, 2);
+    assert.deepEqual(
+      calls.map((call) => call.receiveCount),
+      [1, 2],
+    );
+    assert.equal(tasks[0]!.attempts, 2);
+    assert.deepEqual(tasks[0]!.result, { id: `chatcmpl-${id}`, object: 'chat.completion', call: 2 });
+    assert.equal(await messagesIn(queues, queues.queues.normal.url), 0);
+  });
+
+  it('succeeds after N transient failures, one receive per attempt', async () => {
+    const queues = await freshQueues(emulator.endpoint);
+    const { service } = taskService(dynamo, queues);
+    const { execute, calls } = scriptedExecutor([transient(), transient(), transient(), 'ok']);
+    const { id } = await service.submit({ tenant: 'acme', body: { request: chatRequest } });
+
+    const { tasks } = await runUntil(queues, worker(dynamo, queues, execute), ([task]) => task!.status === 'succeeded', [id]);
+
+    assert.deepEqual(
+      calls.map((call) => call.receiveCount),
+      [1, 2, 3, 4],
+    );
+    assert.equal(tasks[0]!.attempts, 4);
+    assert.deepEqual(tasks[0]!.lastError, { code: 'all_targets_failed', message: 'every target answered 503' });
+    assert.equal(tasks[0]!.costUsd, 0.001);
+    assert.equal(await messagesIn(queues, queues.queues.normal.url), 0);
+  });
+
+  it('fails a task at once on a permanent failure: one call, message deleted', async () => {
+    const queues = await freshQueues(emulator.endpoint);
+    const { service } = taskService(dynamo, queues);
+    const { execute, calls } = scriptedExecutor([new GatewayError('invalid_api_key', 'the provider key was refused')]);
+    const { id } = await service.submit({ tenant: 'acme', body: { request: chatRequest, priority: 'high' } });
+
+    const { tasks } = await runUntil(queues, worker(dynamo, queues, execute), ([task]) => task!.status === 'failed', [id]);
+
+    assert.equal(calls.length, 1);
+    assert.deepEqual(tasks[0]!.error, { code: 'invalid_api_key', message: 'the provider key was refused' });
+    assert.equal(await messagesIn(queues, queues.queues.high.url), 0);
+  });
+
+  it('dead-letters after maxReceiveCount receives; a redrive runs it again', async () => {
+    const queues = await freshQueues(emulator.endpoint, 3);
+    const { service, store } = taskService(dynamo, queues);
+    const failing = scriptedExecutor([transient()]);
+    const { id } = await service.submit({ tenant: 'acme', body: { request: chatRequest } });
+
+    const { tasks } = await runUntil(queues, worker(dynamo, queues, failing.execute), ([task]) => task!.status === 'dead_lettered', [id]);
+
+    assert.equal(failing.calls.length, 3);
+    assert.deepEqual(tasks[0]!.error, { code: 'all_targets_failed', message: 'every target answered 503' });
+    // The message reaches the DLQ on the receive after the last (a poller would make it).
+    await receiveAll(queues, queues.queues.normal.url);
+    const dead = await receiveAll(queues, queues.queues.dlq.url, 0);
+    assert.deepEqual(dead.map((message) => JSON.parse(message.Body!)), [{ tenant: 'acme', taskId: id }]);
+
+    const redriven = await redriveDlq({ sqs: queues.sqs, dlqUrl: queues.queues.dlq.url, targetUrl: queues.queues.normal.url });
+    assert.deepEqual(redriven, { mode: 'copy', moved: 1 });
+    const healthy = scriptedExecutor(['ok']);
+    const again = await runUntil(queues, worker(dynamo, queues, healthy.execute), ([task]) => task!.status === 'succeeded', [id]);
+    assert.equal(healthy.calls.length, 1);
+    assert.equal(again.tasks[0]!.attempts, 4);
+    assert.equal((await store.get({ tenant: 'acme', id }))?.status, 'succeeded');
+  });
+
+  it('fails a poison message alone, never its batch', async () => {
+    const queues = await freshQueues(emulator.endpoint);
+    const { service } = taskService(dynamo, queues);
+    const { execute } = scriptedExecutor(['ok']);
+    const ids: string[] = [];
+    for (let index = 0; index < 3; index++) ids.push((await service.submit({ tenant: 'acme', body: { request: chatRequest } })).id);
+    const { MessageId: poisonId } = await queues.sqs.send(
+      new SendMessageCommand({ QueueUrl: queues.queues.normal.url, MessageBody: 'this is not a task message' }),
+    );
+
+    const { batches } = await runUntil(queues, worker(dynamo, queues, execute), (tasks) => tasks.every((task) => task.status === 'succeeded'), ids);
+
+    assert.equal(batches[0]!.messageIds.length, 4);
+    assert.deepEqual(batches[0]!.failedIds, [poisonId]);
+  });
+
+  it('defers a task while its circuit is open instead of using up a receive', async () => {
+    // One receive allowed: any failure that used one up would dead-letter the task.
+    const queues = await freshQueues(emulator.endpoint, 1);
+    const { service } = taskService(dynamo, queues);
+    const open = new GatewayError('all_targets_unavailable', "every target's circuit is open; retry in 1 s", { headers: { 'retry-after': '1' } });
+    const { execute, calls } = scriptedExecutor([open, 'ok']);
+    const { id } = await service.submit({ tenant: 'acme', body: { request: chatRequest } });
+
+    const { tasks } = await runUntil(queues, worker(dynamo, queues, execute), ([task]) => task!.status === 'succeeded', [id]);
+
+    // The deferred copy is a fresh message: its receive count starts over.
+    assert.deepEqual(
+      calls.map((call) => call.receiveCount),
+      [1, 1],
+    );
+    assert.ok(calls[1]!.at - calls[0]!.at >= 900, `deferred ${calls[1]!.at - calls[0]!.at} ms`);
+    assert.equal(tasks[0]!.attempts, 2);
+    assert.equal(await messagesIn(queues, queues.queues.dlq.url), 0);
+  });
+
+  it(`keeps the high-priority wait p95 under ${HIGH_WAIT_P95_BOUND_MS} ms while ${NORMAL_TASKS} normal tasks drain`, async () => {
+    const queues = await freshQueues(emulator.endpoint);
+    const { service, store } = taskService(dynamo, queues);
+    const { execute, calls } = scriptedExecutor(['ok'], { latencyMs: 5 });
+
+    // The backlog is written in bulk (the submit path has its own tests): 25 tasks per
+    // BatchWriteItem and 10 messages per SendMessageBatch, as if 1,000 submits had just landed.
+    const seeding = Date.now();
+    await seedBacklog(dynamo, queues, NORMAL_TASKS);
+
+    const started = Date.now();
+    const poller = await startSqsPoller({
+      sqs: queues.sqs,
+      queues: [queues.queues.high.url, queues.queues.normal.url],
+      handler: worker(dynamo, queues, execute),
+      batchSize: 10,
+      concurrency: 4,
+      visibilityTimeoutSeconds: 30,
+      functionTimeoutMs: 10_000,
+      idlePollMs: 10,
+    });
+    const highIds: string[] = [];
+    try {
+      // High-priority tasks trickle in while the normal backlog drains.
+      for (let index = 0; index < HIGH_TASKS; index++) {
+        highIds.push((await service.submit({ tenant: 'acme', body: { request: chatRequest, priority: 'high' } })).id);
+        await new Promise((resolve) => setTimeout(resolve, 40));
+      }
+      await waitFor(async () => (calls.length >= NORMAL_TASKS + HIGH_TASKS ? true : undefined), 40_000, 'the backlog to drain');
+    } finally {
+      await poller.stop();
+    }
+    const drainMs = Date.now() - started;
+
+    // Queue wait: submit to the (only) upstream call of each task.
+    assert.equal(new Set(calls.map((call) => call.taskId)).size, NORMAL_TASKS + HIGH_TASKS);
+    const waits = (priority: string) => calls.filter((call) => call.priority === priority).map((call) => call.waitedMs);
+    const highWaits = waits('high');
+    const normalWaits = waits('normal');
+    const summary = {
+      seeded_ms: started - seeding,
+      drained_ms: drainMs,
+      tasks_per_s: Math.round((calls.length / drainMs) * 1000),
+      high_wait_ms: { p50: percentile(highWaits, 50), p95: percentile(highWaits, 95), max: Math.max(...highWaits) },
+      normal_wait_ms: { p50: percentile(normalWaits, 50), p95: percentile(normalWaits, 95) },
+    };
+    console.log(`# priority: ${JSON.stringify(summary)}`);
+
+    assert.equal(highWaits.length, HIGH_TASKS);
+    assert.ok(summary.high_wait_ms.p95 < HIGH_WAIT_P95_BOUND_MS, `high p95 ${summary.high_wait_ms.p95} ms`);
+    // The bound means something only if the backlog made normal tasks wait far longer.
+    assert.ok(summary.normal_wait_ms.p50 > HIGH_WAIT_P95_BOUND_MS, `normal p50 ${summary.normal_wait_ms.p50} ms`);
+    assert.ok(summary.high_wait_ms.p95 * 5 < summary.normal_wait_ms.p50, 'high p95 is not a fifth of normal p50');
+    const high = await Promise.all(highIds.map((id) => store.get({ tenant: 'acme', id })));
+    assert.deepEqual(new Set(high.map((task) => task?.status)), new Set(['succeeded']));
+  });
+});
