@@ -2,12 +2,16 @@
  * `npm start`: the gateway's Lambda handler served on 127.0.0.1 the way API Gateway would,
  * with the shipped demo config on the simulated provider, so it works with no AWS account
  * and no API key. State lives in in-process dynalite (or AWS_ENDPOINT_URL_DYNAMODB), secrets
- * come from a local Secrets Manager endpoint fed by BREAKWATER_SECRET_* or .breakwater/secrets.json.
+ * come from a local Secrets Manager endpoint fed by BREAKWATER_SECRET_* or .breakwater/secrets.json,
+ * and tasks go through in-process fauxqs queues to the worker handler, fed by a poller that acts
+ * as Lambda's SQS event source mapping would.
  */
 import { isConfigError } from './local/isConfigError';
 import { startApiGatewayServer } from './local/apiGatewayServer';
 import { startLocalDynamo } from './local/localDynamo';
 import { startLocalSecretsManager } from './local/localSecretsManager';
+import { startLocalSqs } from './local/localSqs';
+import { startSqsPoller } from './local/sqsPoller';
 
 const port = Number(process.env.PORT ?? 8787);
 const configPath = process.env.BREAKWATER_CONFIG ?? 'breakwater.config.json';
@@ -23,6 +27,7 @@ try {
   const secretsManager = await startLocalSecretsManager();
   process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = secretsManager.endpoint;
   const dynamo = await startLocalDynamo();
+  const queues = await startLocalSqs();
 
   const { loadConfigFile } = await import('../shared/config');
   const config = await loadConfigFile(configPath);
@@ -35,6 +40,16 @@ try {
   // The very module Lambda runs: it reads and validates BREAKWATER_CONFIG at import.
   const { handler } = await import('../functions/gateway/handler');
   const server = await startApiGatewayServer({ handler, port });
+  const { handler: worker } = await import('../functions/worker/handler');
+  // As the stack's event sources: batches of 10, high priority first, a 2-minute function.
+  const poller = await startSqsPoller({
+    sqs: queues.sqs,
+    queues: [queues.queues.high.url, queues.queues.normal.url],
+    handler: worker,
+    batchSize: 10,
+    functionTimeoutMs: 120_000,
+    visibilityTimeoutSeconds: 720,
+  });
   const demoKey = [...config.tenants.values()].find((tenant) => tenant.keys.length > 0)?.keys[0] ?? '<a key from your config>';
 
   console.error(
@@ -47,6 +62,8 @@ try {
       `  state:    DynamoDB at ${dynamo.endpoint}${dynamo.embedded ? ' (in-process dynalite)' : ''}`,
       `  keys:     AWS_ENDPOINT_URL_DYNAMODB=${dynamo.endpoint} npx breakwater keys create --tenant demo`,
       `  secrets:  Secrets Manager at ${secretsManager.endpoint} (BREAKWATER_SECRET_<NAME> or .breakwater/secrets.json)`,
+      `  tasks:    POST ${server.url}/v1/tasks; queues at ${queues.endpoint}`,
+      `            redrive: AWS_ENDPOINT_URL_SQS=${queues.endpoint} BREAKWATER_QUEUE_DLQ_URL=${queues.queues.dlq.url} npx breakwater dlq redrive`,
       '  Ctrl-C stops it.',
       '',
     ].join('\n'),
@@ -55,6 +72,8 @@ try {
   const stop = async (signal: string) => {
     console.error(`\n${signal}: stopping`);
     await server.close();
+    await poller.stop();
+    await queues.close();
     await dynamo.close();
     await secretsManager.close();
     process.exit(0);

@@ -1,4 +1,6 @@
 import { isKeyStoreError, type KeyStore } from '../../shared/keys';
+import { createSqsClient } from '../../shared/queue';
+import { dlqCommand } from './dlqCommand';
 import { keysCommand, type CliIo } from './keysCommand';
 import { openKeyStore, storeTarget, type StoreTarget } from './openKeyStore';
 import { MAIN_USAGE } from './usage';
@@ -29,6 +31,17 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
     if (command === '--help' || command === '-h' || command === 'help') {
       io.out(MAIN_USAGE);
       return EXIT_CODES.OK;
+    }
+    if (command === 'dlq') {
+      return await dlqCommand(rest, {
+        io,
+        env,
+        sqs: () => {
+          const sqs = createSqsClient({ endpoint: env.AWS_ENDPOINT_URL_SQS });
+          cleanups.push(() => sqs.destroy());
+          return sqs;
+        },
+      });
     }
     if (command !== 'keys') {
       io.err(`error: unknown command "${command}"\n\n${MAIN_USAGE}`);

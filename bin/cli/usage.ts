@@ -4,8 +4,9 @@ export const MAIN_USAGE = `Usage: breakwater <command> [options]
 
 Commands:
   keys      create, list, revoke and rotate virtual keys
+  dlq       redrive a dead-letter queue of tasks
 
-Run "breakwater keys --help" for details.`;
+Run "breakwater keys --help" or "breakwater dlq --help" for details.`;
 
 export const KEYS_USAGE = `Usage:
   breakwater keys create --tenant <tenant> [--name <name>] [--expires-in <30d>] [--policy '<json>']

@@ -3,6 +3,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { loadConfigFile } from '../../shared/config';
 import { PrefixedSecretSource, SecretsManagerSource } from '../../shared/credentials';
 import { createServices } from '../../shared/gateway/createServices';
+import { createSqsClient, QUEUE_ENV, taskQueueUrlsFromEnv } from '../../shared/queue';
 import { systemClock } from '../../shared/resilience';
 import { loadTracing } from '../../shared/telemetry';
 import { createDynamoClients, tableNamesFromEnv } from '../../shared/stores/dynamo';
@@ -29,5 +30,7 @@ export const handler = createGatewayHandler({
     clock: systemClock,
     logger,
     metrics,
+    // Tasks are on wherever the stack (or npm start) gave the gateway its queues.
+    queues: process.env[QUEUE_ENV.HIGH_URL] ? { sqs: createSqsClient(), urls: taskQueueUrlsFromEnv() } : undefined,
   }),
 });

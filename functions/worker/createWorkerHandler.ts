@@ -1,5 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
+import { publishMetrics } from '../../shared/middleware/publishMetrics';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
 import sqsPartialBatchFailure from '@middy/sqs-partial-batch-failure';
@@ -28,6 +30,8 @@ export interface WorkerHandlerDeps {
   /** Draws the redelivery jitter. @default Math.random */
   random?: RandomSource;
   logger?: Logger;
+  /** Flushed after each batch (breaker, budget and redelivery metrics recorded while it ran). */
+  metrics?: Pick<Metrics, 'hasStoredMetrics' | 'publishStoredMetrics'>;
   /** @default 5 — must equal the queues' redrive policy `maxReceiveCount` */
   maxReceiveCount?: number;
   /** @default 24 — see {@link TaskRunnerOptions.maxDeferrals} */
@@ -103,6 +107,7 @@ export function createWorkerHandler(deps: WorkerHandlerDeps) {
     // processSqsBatch returns before the timeout with each record's own result instead.
     middy<SQSEvent, SQSBatchResponse>({ timeoutEarlyInMillis: 0 })
       .use(injectLambdaContext(logger, { resetKeys: true }))
+      .use(deps.metrics ? [publishMetrics(deps.metrics)] : [])
       // Turns the per-record settled results into `batchItemFailures`; its `after` runs last.
       .use(
         sqsPartialBatchFailure({

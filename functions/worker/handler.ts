@@ -1,29 +1,49 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import { loadConfigFile } from '../../shared/config';
-import { GatewayError } from '../../shared/errors';
+import { PrefixedSecretSource, SecretsManagerSource } from '../../shared/credentials';
+import { GatewayApp } from '../../shared/gateway';
+import { createServices } from '../../shared/gateway/createServices';
 import { createSqsClient, maxReceiveCountFromEnv, taskQueueUrlsFromEnv } from '../../shared/queue';
+import { systemClock, systemRandom } from '../../shared/resilience';
 import { createDynamoClients, tableNamesFromEnv } from '../../shared/stores/dynamo';
-import { DynamoTaskStore, type ExecuteTask } from '../../shared/tasks';
+import { DynamoTaskStore } from '../../shared/tasks';
+import { loadTracing } from '../../shared/telemetry';
 import { createWorkerHandler } from './createWorkerHandler';
+import { executeTaskWith } from './executeTaskWith';
+import { sendCallbackWith } from './sendCallback';
 
 // Cold start: config, tables and queues are read once; a missing queue URL fails loudly here.
+const logger = new Logger({ serviceName: 'breakwater-worker' });
+const metrics = new Metrics({ namespace: 'Breakwater', serviceName: 'breakwater-worker' });
+const secrets = new PrefixedSecretSource(new SecretsManagerSource({ logger }), process.env.BREAKWATER_SECRET_PREFIX ?? '');
 const config = await loadConfigFile(process.env.BREAKWATER_CONFIG ?? 'breakwater.config.json');
-const { doc } = createDynamoClients();
+void secrets.prefetch(config.credentialNames);
+const dynamo = createDynamoClients();
+const tables = tableNamesFromEnv();
 const queueUrls = taskQueueUrlsFromEnv();
+const sqs = createSqsClient();
 
-/**
- * The seam to the gateway engine (routing, breakers, budgets, credentials), wired by the
- * gateway's owners. Until then a task fails transiently: it is retried and, in the end,
- * dead-lettered, where a redrive picks it up once the engine is wired.
- */
-const executeTask: ExecuteTask = async () => {
-  void config;
-  throw new GatewayError('internal_error', 'the worker is not wired to the gateway engine yet');
-};
+// The same engine as the gateway's; the worker does not use the key store or the task API.
+const { keyResolver: _keys, tasks: _tasks, ...services } = createServices({ dynamo, tables, config, clock: systemClock, logger, metrics });
+const app = new GatewayApp({
+  config,
+  secrets,
+  services,
+  clock: systemClock,
+  random: systemRandom,
+  logger,
+  metrics,
+  observer: (await loadTracing('breakwater-worker'))?.observer,
+});
 
 export const handler = createWorkerHandler({
-  tasks: new DynamoTaskStore(doc, tableNamesFromEnv().tasks),
-  sqs: createSqsClient(),
+  tasks: new DynamoTaskStore(dynamo.doc, tables.tasks),
+  sqs,
   queueUrls: [queueUrls.high, queueUrls.normal],
-  executeTask,
+  executeTask: executeTaskWith(app.completions, config, systemClock),
+  onFinished: sendCallbackWith({ config, secrets, logger, clock: systemClock, random: systemRandom }),
+  logger,
+  metrics,
   maxReceiveCount: maxReceiveCountFromEnv(),
 });

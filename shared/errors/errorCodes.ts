@@ -12,8 +12,10 @@ export const ERROR_CODES = {
   invalid_api_key: { status: 401, type: 'authentication_error' },
   model_not_allowed: { status: 403, type: 'permission_error' },
   unknown_route: { status: 404, type: 'not_found_error' },
+  task_not_found: { status: 404, type: 'not_found_error' },
   method_not_allowed: { status: 405, type: 'invalid_request_error' },
   idempotency_in_progress: { status: 409, type: 'invalid_request_error' },
+  task_not_cancellable: { status: 409, type: 'invalid_request_error' },
   payload_too_large: { status: 413, type: 'invalid_request_error' },
   idempotency_key_reused: { status: 422, type: 'invalid_request_error' },
   budget_exceeded: { status: 429, type: 'rate_limit_error' },
@@ -24,6 +26,7 @@ export const ERROR_CODES = {
   all_targets_unavailable: { status: 503, type: 'api_error' },
   budget_unavailable: { status: 503, type: 'api_error' },
   auth_unavailable: { status: 503, type: 'api_error' },
+  task_queue_unavailable: { status: 503, type: 'api_error' },
   idempotency_unavailable: { status: 503, type: 'api_error' },
   deadline_exceeded: { status: 504, type: 'api_error' },
 } as const satisfies Record<string, { status: number; type: string }>;

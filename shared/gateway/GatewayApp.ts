@@ -3,6 +3,7 @@ import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { endUserOf } from '../budget/endUser';
+import { assertCallbackUrl } from '../callbacks/checkCallbackUrl';
 import { PriceTable } from '../budget/prices';
 import type { CompiledConfig } from '../config';
 import { GatewayError } from '../errors';
@@ -11,6 +12,7 @@ import { createProvider, type Operation, type ProviderAdapter, type ProviderDeps
 import { Deadline, requestBudgetMs, RetryBudgets } from '../resilience';
 import { leaves, type AttemptObserver, type RouteNode, type TargetNode } from '../routing';
 import { screenInput } from '../security';
+import { parseTaskSubmission } from '../tasks/taskSubmission';
 import { Authenticator } from './authenticate';
 import { CompletionService } from './CompletionService';
 import type { GatewayServices } from './GatewayServices';
@@ -72,6 +74,7 @@ export class GatewayApp {
       '/v1/models': { GET: (event, _context, requestId) => this.listModels(event, requestId) },
       '/v1/chat/completions': { POST: (event, context, requestId) => this.complete('chat', event, context, requestId) },
       '/v1/embeddings': { POST: (event, context, requestId) => this.complete('embeddings', event, context, requestId) },
+      '/v1/tasks': { POST: (event, _context, requestId) => this.submitTask(event, requestId) },
     };
   }
 
@@ -79,7 +82,13 @@ export class GatewayApp {
     const requestId = event.requestContext?.requestId ?? context.awsRequestId;
     const path = event.path.length > 1 ? event.path.replace(/\/+$/, '') : event.path;
     const modelId = /^\/v1\/models\/(.+)$/.exec(path)?.[1];
-    const methods = modelId !== undefined ? this.modelRoute(decodeURIComponent(modelId)) : this.routes[path];
+    const taskId = /^\/v1\/tasks\/([^/]+)$/.exec(path)?.[1];
+    const methods =
+      modelId !== undefined
+        ? this.modelRoute(decodeURIComponent(modelId))
+        : taskId !== undefined
+          ? this.taskRoute(decodeURIComponent(taskId))
+          : this.routes[path];
     if (!methods) throw new GatewayError('unknown_route', `no such endpoint: ${event.httpMethod} ${path}`);
     const handler = methods[event.httpMethod];
     if (!handler) {
@@ -152,6 +161,49 @@ export class GatewayApp {
     });
     if (!replayed) return value;
     return { ...value, headers: { ...value.headers, [BREAKWATER_HEADERS.REQUEST_ID]: requestId, [BREAKWATER_HEADERS.REPLAYED]: 'true' } };
+  }
+
+  /**
+   * `POST /v1/tasks`: everything a synchronous request would be refused for is refused here, at
+   * submit time (a bad body, a disallowed model, screening, a private callback URL), so nothing
+   * that can only fail is ever queued. Tasks run on the tenant's own route.
+   */
+  private async submitTask(event: APIGatewayProxyEvent, requestId: string): Promise<APIGatewayProxyResult> {
+    const tasks = this.tasksService();
+    const principal = await this.auth.authenticate(event.headers);
+    const submission = parseTaskSubmission(event.body);
+    this.checkAllowLists(principal, this.deps.config.routes.get(principal.tenant.route)!, submission.request);
+    this.screen(principal, submission.request);
+    if (submission.callback_url) {
+      await assertCallbackUrl(submission.callback_url, { allowPrivate: principal.policy.callback_allow_private ?? false });
+    }
+    const idempotencyKey = parseIdempotencyKey(event.headers[BREAKWATER_HEADERS.IDEMPOTENCY_KEY]);
+    const { id, status } = await tasks.submit({
+      tenant: principal.tenant.name,
+      keyPrefix: principal.keyPrefix,
+      body: event.body,
+      idempotencyKey,
+    });
+    return json(202, { id, object: 'breakwater.task', status }, requestId, { location: `/v1/tasks/${id}` });
+  }
+
+  /** `GET` and `DELETE /v1/tasks/{id}`: scoped to the caller's tenant, so another tenant's id is a 404. */
+  private taskRoute(id: string): Partial<Record<string, Handler>> {
+    return {
+      GET: async (event, _context, requestId) => {
+        const principal = await this.auth.authenticate(event.headers);
+        return json(200, await this.tasksService().get(principal.tenant.name, id), requestId);
+      },
+      DELETE: async (event, _context, requestId) => {
+        const principal = await this.auth.authenticate(event.headers);
+        return json(200, await this.tasksService().cancel(principal.tenant.name, id), requestId);
+      },
+    };
+  }
+
+  private tasksService() {
+    if (!this.services.tasks) throw new GatewayError('unknown_route', 'tasks need the state store and queues, which this gateway has not got');
+    return this.services.tasks;
   }
 
   private async listModels(event: APIGatewayProxyEvent, requestId: string): Promise<APIGatewayProxyResult> {

@@ -4,6 +4,7 @@ import type { ResponseCache } from '../cache/ResponseCache';
 import type { IdempotentExecutor } from '../idempotency/IdempotentExecutor';
 import type { KeyResolver } from '../keys/KeyResolver';
 import type { FleetRateLimiter } from '../ratelimit/FleetRateLimiter';
+import type { TaskService } from '../tasks/TaskService';
 
 /**
  * The fleet-wide state behind a gateway, one instance each per container. Every one is
@@ -17,4 +18,6 @@ export interface GatewayServices {
   cache?: ResponseCache;
   rateLimiter?: FleetRateLimiter;
   keyResolver?: KeyResolver;
+  /** Asynchronous tasks over SQS; without it `/v1/tasks` answers 404. */
+  tasks?: TaskService;
 }

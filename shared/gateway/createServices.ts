@@ -11,7 +11,12 @@ import { IdempotentExecutor } from '../idempotency/IdempotentExecutor';
 import { DynamoKeyStore } from '../keys/DynamoKeyStore';
 import { KeyResolver } from '../keys/KeyResolver';
 import { FleetRateLimiter } from '../ratelimit/FleetRateLimiter';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { SqsTaskQueue } from '../queue/SqsTaskQueue';
+import type { TaskQueueUrls } from '../queue/queueEnv';
 import type { Clock } from '../resilience';
+import { DynamoTaskStore } from '../tasks/DynamoTaskStore';
+import { TaskService } from '../tasks/TaskService';
 import type { DynamoClients, TableNames } from '../stores/dynamo';
 import type { GatewayServices } from './GatewayServices';
 
@@ -26,6 +31,8 @@ export interface ServicesInput {
   breakerCacheTtlMs?: number;
   /** How long a key lookup is trusted per container (at most 30 s). @default 30_000 */
   keyCacheTtlMs?: number;
+  /** The task queues; without them there is no `/v1/tasks`. */
+  queues?: { sqs: SQSClient; urls: TaskQueueUrls };
 }
 
 /** Every fleet-wide service on DynamoDB, built once per container (their caches live here). */
@@ -54,5 +61,13 @@ export function createServices(input: ServicesInput): GatewayServices {
       cacheTtlMs: input.keyCacheTtlMs,
       clock,
     }),
+    tasks: input.queues
+      ? new TaskService({
+          store: new DynamoTaskStore(dynamo.doc, tables.tasks),
+          queue: new SqsTaskQueue(input.queues.sqs, input.queues.urls),
+          clock,
+          logger,
+        })
+      : undefined,
   };
 }

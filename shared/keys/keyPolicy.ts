@@ -37,6 +37,8 @@ export const keyPolicySchema = z.strictObject({
   user_hourly_token_limit: z.number().int().positive().optional(),
   /** When the spend store is unreachable: serve (true) or refuse (false, the default). */
   budget_fail_open: z.boolean().optional(),
+  /** Task callbacks may go to private, loopback or link-local addresses (never metadata endpoints). */
+  callback_allow_private: z.boolean().optional(),
   /** Bring-your-own-key: provider name → the secret holding this key's own credential. */
   credential_overrides: z.record(z.string().min(1), secretName).optional(),
 });

@@ -1,0 +1,37 @@
+import type { CompiledConfig } from '../../shared/config';
+import { GatewayError } from '../../shared/errors';
+import { RESPONSE_HEADERS, type CompletionService } from '../../shared/gateway';
+import { Deadline, requestBudgetMs, type Clock } from '../../shared/resilience';
+import type { ExecuteTask } from '../../shared/tasks';
+
+/**
+ * A task runs the same completion as `POST /v1/chat/completions` (limits, spend, breakers,
+ * retries, fallbacks, credentials), on its tenant's own route, inside the worker's deadline.
+ * Errors are thrown unchanged: their code, status and `retry-after` decide retry or failure.
+ */
+export function executeTaskWith(completions: CompletionService, config: CompiledConfig, clock: Clock): ExecuteTask {
+  return async (task, { lambdaContext }) => {
+    const tenant = config.tenants.get(task.tenant);
+    // Permanent: the tenant was removed from the config after the task was queued.
+    if (!tenant) throw new GatewayError('invalid_api_key', `tenant "${task.tenant}" is no longer configured`);
+    const deadline = Deadline.after(
+      clock,
+      requestBudgetMs({
+        lambdaRemainingMs: lambdaContext.getRemainingTimeInMillis(),
+        marginMs: config.settings.lambda_margin_ms,
+        maxRequestMs: config.settings.max_request_ms,
+      }),
+    );
+    const outcome = await completions.complete({
+      // The worker never sees the agent's key: tasks are limited and billed per tenant.
+      principal: { tenant, keyPrefix: task.keyPrefix ?? 'task', keyId: `tenant:${tenant.name}`, policy: tenant.policy },
+      routeName: tenant.route,
+      operation: 'chat',
+      body: task.request,
+      deadline,
+      endUser: task.request.user,
+    });
+    const cost = Number(outcome.headers[RESPONSE_HEADERS.COST]);
+    return { body: outcome.body, costUsd: Number.isFinite(cost) ? cost : undefined };
+  };
+}
