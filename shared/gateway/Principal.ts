@@ -8,13 +8,43 @@ export interface Principal {
   keyPrefix: string;
   /** Stable per-key id for per-key state (rate-limit counters): the key's SHA-256 hex. */
   keyId: string;
-  /** The tenant's policy with the key's own fields laid over it. */
+  /** The tenant's policy narrowed by the key's own. */
   policy: KeyPolicy;
 }
 
-/** A key's policy narrows its tenant's: every field it sets wins, the rest stay the tenant's. */
+const LIMITS = [
+  'rpm_limit',
+  'tpm_limit',
+  'daily_budget_usd',
+  'monthly_budget_usd',
+  'max_request_cost_usd',
+  'user_hourly_token_limit',
+] as const;
+const ALLOW_LISTS = ['allowed_routes', 'allowed_models', 'allowed_providers', 'allowed_services', 'allowed_methods'] as const;
+const SCREENING_STRICTNESS = { off: 0, flag: 1, block: 2 } as const;
+
+const smaller = (a: number | undefined, b: number | undefined) =>
+  a === undefined ? b : b === undefined ? a : Math.min(a, b);
+const both = (a: readonly string[] | undefined, b: readonly string[] | undefined) =>
+  a === undefined ? b : b === undefined ? a : a.filter((item) => b.includes(item));
+
+/**
+ * A key's policy can only narrow its tenant's, never widen it: the smaller of each limit, the
+ * intersection of each allow-list, the stricter screening, and the permissive switches only when
+ * both allow them. (The key's caps apply to the tenant's spend.) Credential overrides are the
+ * key's own choice of secret, set by the operator, so the key's win.
+ */
 export function mergePolicies(tenant: KeyPolicy, key: KeyPolicy): KeyPolicy {
   const merged: Record<string, unknown> = { ...tenant };
-  for (const [field, value] of Object.entries(key)) if (value !== undefined) merged[field] = value;
+  for (const field of LIMITS) merged[field] = smaller(tenant[field], key[field]);
+  for (const field of ALLOW_LISTS) merged[field] = both(tenant[field], key[field]);
+  const screening = [tenant.input_screening ?? 'off', key.input_screening ?? 'off'];
+  merged.input_screening = screening.reduce((a, b) => (SCREENING_STRICTNESS[b] > SCREENING_STRICTNESS[a] ? b : a));
+  merged.budget_fail_open = tenant.budget_fail_open === true && key.budget_fail_open !== false;
+  merged.callback_allow_private = tenant.callback_allow_private === true && key.callback_allow_private !== false;
+  if (tenant.credential_overrides || key.credential_overrides) {
+    merged.credential_overrides = { ...tenant.credential_overrides, ...key.credential_overrides };
+  }
+  for (const field of Object.keys(merged)) if (merged[field] === undefined) delete merged[field];
   return merged as KeyPolicy;
 }

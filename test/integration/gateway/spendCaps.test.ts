@@ -234,10 +234,6 @@ describe('gateway integration: strict spend caps over HTTP (DynamoDB Local)', ()
 
   it(
     "guarantee: a key's own daily_budget_usd narrows its tenant's cap and never raises it (README: key policies narrow the tenant's)",
-    {
-      todo:
-        "product bug: mergePolicies (shared/gateway/Principal.ts) lets every field a key sets win, so a key with daily_budget_usd 10 replaces its tenant's $0.1 cap and the tenant's spend passes its cap",
-    },
     async () => {
       const { key } = await gateway.keys.create({ tenant: 'narrowed', policy: { daily_budget_usd: 10 } });
       const remaining: Array<string | null> = [];

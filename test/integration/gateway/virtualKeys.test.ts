@@ -201,10 +201,6 @@ describe('gateway integration: virtual keys from the key store over HTTP (Dynamo
 
   it(
     "guarantee: a key's allowed_models narrows its tenant's and never widens it (README: key policies narrow the tenant's)",
-    {
-      todo:
-        "product bug: mergePolicies (shared/gateway/Principal.ts) lets every field a key sets win, so a key's allowed_models can allow a model its tenant forbids",
-    },
     async () => {
       const { key: wider } = await gateway.keys.create({ tenant: 'strict', policy: { allowed_models: ['keys-model'] } });
       const refused = await send(wider);
@@ -216,10 +212,6 @@ describe('gateway integration: virtual keys from the key store over HTTP (Dynamo
 
   it(
     "guarantee: a key's rpm_limit narrows its tenant's and never raises it (README: key policies narrow the tenant's)",
-    {
-      todo:
-        "product bug: mergePolicies (shared/gateway/Principal.ts) lets every field a key sets win, so a key's rpm_limit 100 replaces its tenant's rpm_limit 2",
-    },
     async () => {
       clock.jumpTo(Math.ceil(clock.now() / 60_000) * 60_000 + 1_000);
       const { key } = await gateway.keys.create({ tenant: 'slow', policy: { rpm_limit: 100 } });
