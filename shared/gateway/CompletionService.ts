@@ -13,6 +13,7 @@ import type { Clock, Deadline, RandomSource, RetryBudgets } from '../resilience'
 import { executeRoute, leaves, type AttemptObserver, type RouteResult, type TargetNode } from '../routing';
 import type { GatewayServices } from './GatewayServices';
 import type { Principal } from './Principal';
+import { reserveSpend } from './reserveSpend';
 
 export interface CompletionRequest {
   principal: Principal;
@@ -86,7 +87,7 @@ export class CompletionService {
         estimatedTokens,
       });
     const reserve = async () =>
-      services.spend?.reserve({ tenant: principal.tenant.name, policy, candidateModels, body, endUser: request.endUser });
+      services.spend && reserveSpend(services.spend, { principal, candidateModels, body, endUser: request.endUser });
 
     const cacheConfig = config.routeOptions.get(routeName)?.cache;
     const cache = cacheConfig ? services.cache : undefined;

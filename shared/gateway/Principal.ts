@@ -10,16 +10,11 @@ export interface Principal {
   keyId: string;
   /** The tenant's policy narrowed by the key's own. */
   policy: KeyPolicy;
+  /** The key's own policy, for what is tracked per key (its spend caps); absent for config-file keys. */
+  keyPolicy?: KeyPolicy;
 }
 
-const LIMITS = [
-  'rpm_limit',
-  'tpm_limit',
-  'daily_budget_usd',
-  'monthly_budget_usd',
-  'max_request_cost_usd',
-  'user_hourly_token_limit',
-] as const;
+const LIMITS = ['rpm_limit', 'tpm_limit', 'max_request_cost_usd', 'user_hourly_token_limit'] as const;
 const ALLOW_LISTS = ['allowed_routes', 'allowed_models', 'allowed_providers', 'allowed_services', 'allowed_methods'] as const;
 const SCREENING_STRICTNESS = { off: 0, flag: 1, block: 2 } as const;
 
@@ -31,8 +26,9 @@ const both = (a: readonly string[] | undefined, b: readonly string[] | undefined
 /**
  * A key's policy can only narrow its tenant's, never widen it: the smaller of each limit, the
  * intersection of each allow-list, the stricter screening, and the permissive switches only when
- * both allow them. (The key's caps apply to the tenant's spend.) Credential overrides are the
- * key's own choice of secret, set by the operator, so the key's win.
+ * both allow them. Credential overrides are the key's own choice of secret, set by the operator,
+ * so the key's win. The daily and monthly caps stay the tenant's here: a key's own caps are
+ * tracked on the key's own ledger (see reserveSpend), since they bound that key's spend.
  */
 export function mergePolicies(tenant: KeyPolicy, key: KeyPolicy): KeyPolicy {
   const merged: Record<string, unknown> = { ...tenant };

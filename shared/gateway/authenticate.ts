@@ -47,7 +47,13 @@ export class Authenticator {
     const owner = resolved && this.tenants.get(resolved.tenant);
     // Never echo the key, not even a prefix: error bodies end up in agents' logs.
     if (!resolved || !owner) throw new GatewayError('invalid_api_key', 'invalid API key');
-    return { tenant: owner, keyPrefix: resolved.keyPrefix, keyId: resolved.keyId, policy: mergePolicies(owner.policy, resolved.policy) };
+    return {
+      tenant: owner,
+      keyPrefix: resolved.keyPrefix,
+      keyId: resolved.keyId,
+      policy: mergePolicies(owner.policy, resolved.policy),
+      keyPolicy: resolved.policy,
+    };
   }
 }
 

@@ -56,6 +56,7 @@ describe('gateway integration: strict spend caps over HTTP (DynamoDB Local)', ()
       opened: { route: 'main', keys: [OPEN_KEY], daily_budget_usd: 1, budget_fail_open: true },
       released: { route: 'main', keys: [RELEASED_KEY], daily_budget_usd: 0.1 },
       narrowed: { route: 'main', daily_budget_usd: 0.1 },
+      shared: { route: 'main', daily_budget_usd: 100 },
     },
     prices: PRICES,
     settings: testSettings(),
@@ -247,4 +248,23 @@ describe('gateway integration: strict spend caps over HTTP (DynamoDB Local)', ()
       assert.ok((await spentTodayMicros('narrowed')) <= 100_000, "the tenant's cap held");
     },
   );
+
+  it("guarantee: a key's own daily_budget_usd caps that key's spend, and not its tenant's other keys", async () => {
+    const { key: small } = await gateway.keys.create({ tenant: 'shared', policy: { daily_budget_usd: 0.1 } });
+    const { key: other } = await gateway.keys.create({ tenant: 'shared' });
+    const remaining: Array<string | null> = [];
+    for (let i = 0; i < 5; i++) {
+      const response = await raw(`${gateway.url}/v1/chat/completions`, { body: request(), auth: small });
+      assert.equal(response.status, 200, response.text);
+      remaining.push(response.headers.get('x-breakwater-budget-remaining-usd'));
+    }
+    // $0.013 a request against the key's $0.1 (the tenant has $100): the key's ledger is the tighter.
+    assert.deepEqual(remaining, ['0.087', '0.074', '0.061', '0.048', '0.035']);
+    // $0.035 left is under the $0.047 worst case: refused before the upstream is called.
+    const refused = await raw(`${gateway.url}/v1/chat/completions`, { body: request(), auth: small });
+    assertClientError(refused, 429, 'budget_exceeded', 'rate_limit_error');
+    const served = await raw(`${gateway.url}/v1/chat/completions`, { body: request(), auth: other });
+    assert.equal(served.status, 200, 'another key of the tenant is not held by that cap');
+    assert.equal(await spentTodayMicros('shared'), 6 * COST_MICROS, "the tenant's ledger counts every key's spend");
+  });
 });

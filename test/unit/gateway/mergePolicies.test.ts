@@ -3,12 +3,12 @@ import { describe, it } from 'node:test';
 import { mergePolicies } from '../../../shared/gateway';
 
 describe('mergePolicies', () => {
-  it('a key narrows every limit and never raises one', () => {
+  it('a key narrows every limit and never raises one; spend caps stay the tenant’s (the key’s have their own ledger)', () => {
     const merged = mergePolicies(
       { rpm_limit: 10, daily_budget_usd: 5, max_request_cost_usd: 1 },
       { rpm_limit: 100, daily_budget_usd: 2, tpm_limit: 1_000 },
     );
-    assert.deepEqual(merged, { rpm_limit: 10, daily_budget_usd: 2, max_request_cost_usd: 1, tpm_limit: 1_000, input_screening: 'off', budget_fail_open: false, callback_allow_private: false });
+    assert.deepEqual(merged, { rpm_limit: 10, daily_budget_usd: 5, max_request_cost_usd: 1, tpm_limit: 1_000, input_screening: 'off', budget_fail_open: false, callback_allow_private: false });
   });
 
   it('allow-lists intersect; a list on one side only is kept', () => {
