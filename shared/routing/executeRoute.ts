@@ -166,7 +166,9 @@ export class RouteExecution {
       const permit = breakers ? await breakers.acquire(key, target.breaker, { probeLeaseMs: timeoutMs + 1_000 }) : undefined;
       if (permit && !permit.allowed) {
         this.attempts.push({ target: label, attempt, outcome: 'circuit_open', error: 'circuit_open', durationMs: 0 });
-        this.skippedUntil.push(permit.retryAt);
+        // While another container's probe runs, the answer is usually a moment away, not at the
+        // end of the probe's lease: tell clients to come back in a second.
+        this.skippedUntil.push(permit.state === 'half_open' ? Math.min(permit.retryAt, clock.now() + 1_000) : permit.retryAt);
         return { ok: false, failure: { target, label, outcome: { kind: 'circuit_open', retryAt: permit.retryAt } } };
       }
 
