@@ -109,10 +109,7 @@ export class SpendGuard {
    */
   async reserve(input: ReserveInput): Promise<Reservation> {
     const { tenant, policy, endUser } = input;
-    const estimate = worstCaseEstimate(input.body, input.candidateModels, this.options.prices);
-    const estimateMicros = picoToLedgerMicros(estimate.picoUsd);
-    const countsTokens = policy.user_hourly_token_limit !== undefined && endUser !== undefined && endUser !== '';
-    this.refuseIfNeverFits(policy, estimate, estimateMicros, countsTokens);
+    const { estimate, estimateMicros, countsTokens } = this.checkFits(input);
 
     const holds: Hold[] = [];
     const windows = budgetWindows(this.options.clock.now());
@@ -194,6 +191,20 @@ export class SpendGuard {
 
     reservation.hold(held);
     return reservation;
+  }
+
+  /**
+   * Throws `request_cost_exceeds_limit` when no wait would ever let the request through (its worst
+   * case is above the per-request cap, a whole cap, or the user's token cap), without touching the
+   * ledger: the task API refuses such a request at submit time instead of queueing a sure failure.
+   */
+  checkFits(input: ReserveInput): { estimate: WorstCase; estimateMicros: number; countsTokens: boolean } {
+    const { policy, endUser } = input;
+    const estimate = worstCaseEstimate(input.body, input.candidateModels, this.options.prices);
+    const estimateMicros = picoToLedgerMicros(estimate.picoUsd);
+    const countsTokens = policy.user_hourly_token_limit !== undefined && endUser !== undefined && endUser !== '';
+    this.refuseIfNeverFits(policy, estimate, estimateMicros, countsTokens);
+    return { estimate, estimateMicros, countsTokens };
   }
 
   /** Refusals that need no ledger: no wait would let this request through. */

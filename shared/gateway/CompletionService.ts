@@ -188,6 +188,15 @@ export class CompletionService {
     };
   }
 
+  /** Refuses (400) a request whose worst case can never fit the caller's caps, with no store call. */
+  checkFits(principal: Principal, routeName: string, body: Record<string, unknown>): void {
+    const route = this.deps.config.routes.get(routeName)!;
+    const candidateModels = leaves(route)
+      .filter((target) => target.weight > 0)
+      .map((target) => target.model ?? String(body.model));
+    this.deps.services.spend?.checkFits({ tenant: principal.tenant.name, policy: principal.policy, candidateModels, body });
+  }
+
   /** The audit trail: one line per use of a credential, with no secret and no key in it. */
   private audit(
     request: CompletionRequest,

@@ -174,6 +174,7 @@ export class GatewayApp {
     const submission = parseTaskSubmission(event.body);
     this.checkAllowLists(principal, this.deps.config.routes.get(principal.tenant.route)!, submission.request);
     this.screen(principal, submission.request);
+    this.completions.checkFits(principal, principal.tenant.route, submission.request);
     if (submission.callback_url) {
       await assertCallbackUrl(submission.callback_url, { allowPrivate: principal.policy.callback_allow_private ?? false });
     }
@@ -184,7 +185,9 @@ export class GatewayApp {
       body: event.body,
       idempotencyKey,
     });
-    return json(202, { id, object: 'breakwater.task', status }, requestId, { location: `/v1/tasks/${id}` });
+    // requestContext.path keeps API Gateway's stage (/prod/v1/tasks); event.path does not.
+    const location = `${(event.requestContext?.path ?? event.path).replace(/\/+$/, '')}/${id}`;
+    return json(202, { id, object: 'breakwater.task', status }, requestId, { location });
   }
 
   /** `GET` and `DELETE /v1/tasks/{id}`: scoped to the caller's tenant, so another tenant's id is a 404. */
