@@ -4,8 +4,8 @@ import { Stack, type Duration } from 'aws-cdk-lib';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, SourceMapMode, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
-import type { Construct } from 'constructs';
-import { LOCK_FILE_PATH, REPO_ROOT } from './paths.js';
+import { Construct } from 'constructs';
+import { DEFAULT_CONFIG_PATH, fromRepoRoot, LOCK_FILE_PATH, REPO_ROOT } from './paths.js';
 
 /** Where the routing config lands inside the deployment package (/var/task). */
 export const BUNDLED_CONFIG_FILE = 'breakwater.config.json';
@@ -21,25 +21,46 @@ const ESM_REQUIRE_BANNER =
 
 export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 
-/** What the gateway and the worker functions have in common; each wraps this with its own defaults. */
-export interface BreakwaterNodejsFunctionProps {
-  /** Absolute path of the handler entry file. */
-  readonly entry: string;
-  /** Absolute path of the routing config copied into the bundle. */
-  readonly configPath: string;
-  /** `POWERTOOLS_SERVICE_NAME`, e.g. 'breakwater-gateway'. */
-  readonly serviceName: string;
-  readonly description: string;
-  readonly memorySize: number;
-  readonly timeout: Duration;
+/**
+ * The options the gateway and the worker functions both take. Each function's props extend
+ * this and document their own `entry` and `timeout` defaults.
+ */
+export interface BreakwaterFunctionOptions {
+  /** Handler entry file. Relative paths resolve against the repo root. */
+  readonly entry?: string;
+  /**
+   * Routing config copied into the bundle as /var/task/breakwater.config.json.
+   * Relative paths resolve against the repo root, not the cwd.
+   * Default: <repo>/breakwater.config.json
+   */
+  readonly configPath?: string;
+  /** Default: 1024 */
+  readonly memorySize?: number;
+  readonly timeout?: Duration;
   /** Default: ONE_MONTH */
   readonly logRetention?: RetentionDays;
   /** Default: INFO */
   readonly logLevel?: LogLevel;
   /** Extra environment variables (merged over the defaults). */
   readonly environment?: Record<string, string>;
-  /** See GatewayFunctionProps.bundleAwsSdk. Default: false */
+  /**
+   * Bundle the AWS SDK v3 instead of using the copy in the Lambda runtime.
+   * Default: false (the runtime's @aws-sdk/* is used: smaller bundle, faster cold start;
+   * @smithy/* helpers are still bundled).
+   */
   readonly bundleAwsSdk?: boolean;
+}
+
+/** What each Breakwater function fixes for itself. */
+export interface BreakwaterFunctionSpec {
+  /** Entry used when the props name none (relative to the repo root). */
+  readonly defaultEntry: string;
+  readonly defaultTimeout: Duration;
+  readonly description: string;
+  /** `POWERTOOLS_SERVICE_NAME`, e.g. 'breakwater-gateway'. */
+  readonly serviceName: string;
+  /** When set, synthesis with bundling fails with this message if the entry file is missing. */
+  readonly missingEntryMessage?: (entry: string) => string;
 }
 
 /**
@@ -80,41 +101,60 @@ export function breakwaterBundling(configPath: string, bundleAwsSdk = false): Bu
 }
 
 /**
- * Creates `LogGroup` and `Function` as children of `scope` (ids kept stable: renaming them
- * would replace deployed resources): an ESM bundle (esbuild), arm64, Node 22, X-Ray active
- * tracing, its own log group.
+ * What the gateway and the worker functions have in common: creates `LogGroup` and `Function`
+ * as children of this construct (ids kept stable: renaming them would replace deployed
+ * resources): an ESM bundle (esbuild), arm64, Node 22, X-Ray active tracing, its own log group,
+ * the routing config shipped in the bundle.
  */
-export function createBreakwaterNodejsFunction(
-  scope: Construct,
-  props: BreakwaterNodejsFunctionProps,
-): { function: NodejsFunction; logGroup: LogGroup } {
-  const logGroup = new LogGroup(scope, 'LogGroup', {
-    retention: props.logRetention ?? RetentionDays.ONE_MONTH,
-    // Default removal policy (RETAIN): logs outlive a stack deletion.
-  });
+export abstract class BreakwaterNodejsFunction extends Construct {
+  readonly function: NodejsFunction;
+  readonly logGroup: LogGroup;
+  /** Absolute path of the routing config copied into the bundle. */
+  readonly configPath: string;
+  readonly timeout: Duration;
 
-  const fn = new NodejsFunction(scope, 'Function', {
-    description: props.description,
-    entry: props.entry,
-    handler: 'handler',
-    projectRoot: REPO_ROOT,
-    depsLockFilePath: LOCK_FILE_PATH,
-    runtime: Runtime.NODEJS_22_X,
-    architecture: Architecture.ARM_64,
-    memorySize: props.memorySize,
-    timeout: props.timeout,
-    tracing: Tracing.ACTIVE,
-    logGroup,
-    environment: {
-      POWERTOOLS_SERVICE_NAME: props.serviceName,
-      POWERTOOLS_LOG_LEVEL: props.logLevel ?? 'INFO',
-      BREAKWATER_CONFIG: `${LAMBDA_TASK_ROOT}/${BUNDLED_CONFIG_FILE}`,
-      NODE_OPTIONS: '--enable-source-maps',
-      ...props.environment,
-    },
-    bundling: breakwaterBundling(props.configPath, props.bundleAwsSdk),
-  });
-  return { function: fn, logGroup };
+  protected constructor(scope: Construct, id: string, props: BreakwaterFunctionOptions, spec: BreakwaterFunctionSpec) {
+    super(scope, id);
+
+    const entry = fromRepoRoot(props.entry ?? spec.defaultEntry);
+    this.configPath = fromRepoRoot(props.configPath ?? DEFAULT_CONFIG_PATH);
+    this.timeout = props.timeout ?? spec.defaultTimeout;
+
+    if (spec.missingEntryMessage) requireWhenBundling(this, entry, spec.missingEntryMessage(entry));
+    requireWhenBundling(
+      this,
+      this.configPath,
+      `Breakwater routing config not found at ${this.configPath}; it is copied into the Lambda bundle. ` +
+        'Create it or pass the configPath stack prop.',
+    );
+
+    this.logGroup = new LogGroup(this, 'LogGroup', {
+      retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      // Default removal policy (RETAIN): logs outlive a stack deletion.
+    });
+
+    this.function = new NodejsFunction(this, 'Function', {
+      description: spec.description,
+      entry,
+      handler: 'handler',
+      projectRoot: REPO_ROOT,
+      depsLockFilePath: LOCK_FILE_PATH,
+      runtime: Runtime.NODEJS_22_X,
+      architecture: Architecture.ARM_64,
+      memorySize: props.memorySize ?? 1024,
+      timeout: this.timeout,
+      tracing: Tracing.ACTIVE,
+      logGroup: this.logGroup,
+      environment: {
+        POWERTOOLS_SERVICE_NAME: spec.serviceName,
+        POWERTOOLS_LOG_LEVEL: props.logLevel ?? 'INFO',
+        BREAKWATER_CONFIG: `${LAMBDA_TASK_ROOT}/${BUNDLED_CONFIG_FILE}`,
+        NODE_OPTIONS: '--enable-source-maps',
+        ...props.environment,
+      },
+      bundling: breakwaterBundling(this.configPath, props.bundleAwsSdk),
+    });
+  }
 }
 
 /**

@@ -23,28 +23,22 @@ export const DLQ_ENV = {
 } as const;
 export const SECRET_PREFIX_ENV = 'BREAKWATER_SECRET_PREFIX';
 
+/** The tables the resilience engine touches, in the gateway and the worker alike. */
+const ENGINE_TABLE_GRANTS: TableGrants = {
+  breakers: TABLE_ACCESS.READ_WRITE,
+  spend: TABLE_ACCESS.READ_WRITE,
+  idempotency: TABLE_ACCESS.READ_WRITE,
+  cache: TABLE_ACCESS.READ_WRITE,
+  rateLimits: TABLE_ACCESS.READ_WRITE,
+  tasks: TABLE_ACCESS.READ_WRITE,
+};
 /**
  * Least privilege per function. The gateway reads keys (the CLI writes them) and runs every
  * fleet-wide guarantee; the worker runs the same engine on queued tasks but never
  * authenticates a key, so the keys table is out of its reach.
  */
-export const GATEWAY_TABLE_GRANTS: TableGrants = {
-  breakers: TABLE_ACCESS.READ_WRITE,
-  spend: TABLE_ACCESS.READ_WRITE,
-  idempotency: TABLE_ACCESS.READ_WRITE,
-  cache: TABLE_ACCESS.READ_WRITE,
-  rateLimits: TABLE_ACCESS.READ_WRITE,
-  tasks: TABLE_ACCESS.READ_WRITE,
-  keys: TABLE_ACCESS.READ,
-};
-export const WORKER_TABLE_GRANTS: TableGrants = {
-  breakers: TABLE_ACCESS.READ_WRITE,
-  spend: TABLE_ACCESS.READ_WRITE,
-  idempotency: TABLE_ACCESS.READ_WRITE,
-  cache: TABLE_ACCESS.READ_WRITE,
-  rateLimits: TABLE_ACCESS.READ_WRITE,
-  tasks: TABLE_ACCESS.READ_WRITE,
-};
+export const GATEWAY_TABLE_GRANTS: TableGrants = { ...ENGINE_TABLE_GRANTS, keys: TABLE_ACCESS.READ };
+export const WORKER_TABLE_GRANTS: TableGrants = { ...ENGINE_TABLE_GRANTS };
 
 /** Stack output names the CLI reads (table names, queue URLs and ARNs). */
 export const OUTPUTS = {

@@ -1,11 +1,9 @@
 import { Duration } from 'aws-cdk-lib';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
-import type { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
-import { Construct } from 'constructs';
-import { createBreakwaterNodejsFunction, requireWhenBundling, type LogLevel } from './BreakwaterNodejsFunction.js';
-import { DEFAULT_CONFIG_PATH, DEFAULT_WORKER_ENTRY, fromRepoRoot } from './paths.js';
+import type { Construct } from 'constructs';
+import { BreakwaterNodejsFunction, type BreakwaterFunctionOptions } from './BreakwaterNodejsFunction.js';
+import { DEFAULT_WORKER_ENTRY } from './paths.js';
 
 /**
  * Default: 2 minutes. A task is one chat completion under the gateway's own deadline (27 s
@@ -19,23 +17,11 @@ export const MIN_MAX_CONCURRENCY = 2;
 /** Lambda's ceiling for an SQS event source's maximum concurrency. */
 export const MAX_MAX_CONCURRENCY = 1000;
 
-export interface WorkerFunctionProps {
+export interface WorkerFunctionProps extends BreakwaterFunctionOptions {
   /** Handler entry file. Default: <repo>/functions/worker/handler.ts */
   readonly entry?: string;
-  /** Routing config shipped in the bundle, as for the gateway. Default: <repo>/breakwater.config.json */
-  readonly configPath?: string;
-  /** Default: 1024 */
-  readonly memorySize?: number;
   /** Default: {@link DEFAULT_WORKER_TIMEOUT} */
   readonly timeout?: Duration;
-  /** Default: ONE_MONTH */
-  readonly logRetention?: RetentionDays;
-  /** Default: INFO */
-  readonly logLevel?: LogLevel;
-  /** Extra environment variables (merged over the defaults). */
-  readonly environment?: Record<string, string>;
-  /** See GatewayFunctionProps.bundleAwsSdk. Default: false */
-  readonly bundleAwsSdk?: boolean;
 }
 
 export interface WorkerQueueSource {
@@ -48,45 +34,17 @@ export interface WorkerQueueSource {
  * The SQS worker Lambda: the same bundle settings and runtime as the gateway, fed by the task
  * queues with partial batch failure reporting.
  */
-export class WorkerFunction extends Construct {
-  readonly function: NodejsFunction;
-  readonly logGroup: LogGroup;
-  readonly timeout: Duration;
-
+export class WorkerFunction extends BreakwaterNodejsFunction {
   constructor(scope: Construct, id: string, props: WorkerFunctionProps = {}) {
-    super(scope, id);
-
-    const entry = fromRepoRoot(props.entry ?? DEFAULT_WORKER_ENTRY);
-    const configPath = fromRepoRoot(props.configPath ?? DEFAULT_CONFIG_PATH);
-    this.timeout = props.timeout ?? DEFAULT_WORKER_TIMEOUT;
-
-    requireWhenBundling(
-      this,
-      entry,
-      `Breakwater worker entry not found at ${entry}; it handles the task queues. ` +
-        'Create functions/worker/handler.ts or pass the workerEntry stack prop.',
-    );
-    requireWhenBundling(
-      this,
-      configPath,
-      `Breakwater routing config not found at ${configPath}; it is copied into the Lambda bundle. ` +
-        'Create it or pass the configPath stack prop.',
-    );
-
-    const created = createBreakwaterNodejsFunction(this, {
+    super(scope, id, props, {
+      defaultEntry: DEFAULT_WORKER_ENTRY,
+      defaultTimeout: DEFAULT_WORKER_TIMEOUT,
       description: 'Breakwater: asynchronous task worker (SQS)',
-      entry,
-      configPath,
       serviceName: 'breakwater-worker',
-      memorySize: props.memorySize ?? 1024,
-      timeout: this.timeout,
-      logRetention: props.logRetention,
-      logLevel: props.logLevel,
-      environment: props.environment,
-      bundleAwsSdk: props.bundleAwsSdk,
+      missingEntryMessage: (entry) =>
+        `Breakwater worker entry not found at ${entry}; it handles the task queues. ` +
+        'Create functions/worker/handler.ts or pass the workerEntry stack prop.',
     });
-    this.function = created.function;
-    this.logGroup = created.logGroup;
   }
 
   /**

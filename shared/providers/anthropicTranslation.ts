@@ -1,4 +1,5 @@
 import {
+  COMMON_FINISH_REASONS,
   DATA_URL,
   chatCompletion,
   finishReasonFrom,
@@ -8,6 +9,7 @@ import {
   type ChatBlock,
   type ChatRequestReader,
   type ChatToolChoice,
+  type UsageFields,
 } from './chatTranslation';
 import { isRecord } from './upstreamHttp';
 
@@ -106,34 +108,23 @@ function anthropicToolChoice(choice: ChatToolChoice | undefined): Block | undefi
   return { type: 'tool', name: choice.name };
 }
 
-const FINISH_REASONS: Record<string, string> = {
-  end_turn: 'stop',
-  stop_sequence: 'stop',
-  pause_turn: 'stop',
-  max_tokens: 'length',
-  model_context_window_exceeded: 'length',
-  tool_use: 'tool_calls',
-  refusal: 'content_filter',
-};
+const FINISH_REASONS = { ...COMMON_FINISH_REASONS, pause_turn: 'stop', refusal: 'content_filter' };
 
 /** Anthropic's stop_reason → OpenAI's finish_reason; anything unknown reads as a plain stop. */
-export function toFinishReason(stopReason: unknown): string {
-  return finishReasonFrom(FINISH_REASONS, stopReason);
-}
+export const toFinishReason = (stopReason: unknown): string => finishReasonFrom(FINISH_REASONS, stopReason);
+
+const USAGE_FIELDS: UsageFields = {
+  input: 'input_tokens',
+  output: 'output_tokens',
+  cacheRead: 'cache_read_input_tokens',
+  cacheWrite: 'cache_creation_input_tokens',
+};
 
 /**
  * Anthropic's `input_tokens` leaves out cached tokens; OpenAI's `prompt_tokens` counts them.
  * The cache fields are kept as they are so cache reads and writes can be priced apart.
  */
-export function toOpenAiUsage(usage: unknown): Record<string, unknown> {
-  const u = isRecord(usage) ? usage : {};
-  return openAiUsage({
-    input: u.input_tokens,
-    output: u.output_tokens,
-    cacheRead: u.cache_read_input_tokens,
-    cacheWrite: u.cache_creation_input_tokens,
-  });
-}
+export const toOpenAiUsage = (usage: unknown): Record<string, unknown> => openAiUsage(usage, USAGE_FIELDS);
 
 /** Anthropic Messages answer → OpenAI chat.completion; throws when the body is not a message. */
 export function fromAnthropicResponse(body: unknown, nowSeconds: number): Record<string, unknown> {

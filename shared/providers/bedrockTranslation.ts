@@ -9,6 +9,7 @@ import type {
   ToolUseBlock,
 } from '@aws-sdk/client-bedrock-runtime';
 import {
+  COMMON_FINISH_REASONS,
   DATA_URL,
   chatCompletion,
   finishReasonFrom,
@@ -20,6 +21,7 @@ import {
   type ChatRequest,
   type ChatRequestReader,
   type ChatToolChoice,
+  type UsageFields,
 } from './chatTranslation';
 import { isRecord } from './upstreamHttp';
 
@@ -138,20 +140,10 @@ function converseToolConfig(request: ChatRequest<ContentBlock>): ToolConfigurati
   return choice ? { tools, toolChoice: converseToolChoice(choice) } : { tools };
 }
 
-const FINISH_REASONS: Record<string, string> = {
-  end_turn: 'stop',
-  stop_sequence: 'stop',
-  max_tokens: 'length',
-  model_context_window_exceeded: 'length',
-  tool_use: 'tool_calls',
-  guardrail_intervened: 'content_filter',
-  content_filtered: 'content_filter',
-};
+const FINISH_REASONS = { ...COMMON_FINISH_REASONS, guardrail_intervened: 'content_filter', content_filtered: 'content_filter' };
 
 /** Converse's stopReason → OpenAI's finish_reason; anything unknown reads as a plain stop. */
-export function toFinishReason(stopReason: unknown): string {
-  return finishReasonFrom(FINISH_REASONS, stopReason);
-}
+export const toFinishReason = (stopReason: unknown): string => finishReasonFrom(FINISH_REASONS, stopReason);
 
 /**
  * Bedrock's `inputTokens` leaves out cached tokens, as Anthropic's `input_tokens` does: AWS's
@@ -161,15 +153,15 @@ export function toFinishReason(stopReason: unknown): string {
  * Bedrock's `cacheWriteInputTokens`), so usage is priced the same whichever route served it.
  * `totalTokens` is not read: it is recomputed so that it always equals prompt + completion.
  */
-export function toOpenAiUsage(usage: unknown): Record<string, unknown> {
-  const u = isRecord(usage) ? usage : {};
-  return openAiUsage({
-    input: u.inputTokens,
-    output: u.outputTokens,
-    cacheRead: u.cacheReadInputTokens,
-    cacheWrite: u.cacheWriteInputTokens,
-  });
-}
+const USAGE_FIELDS: UsageFields = {
+  input: 'inputTokens',
+  output: 'outputTokens',
+  cacheRead: 'cacheReadInputTokens',
+  cacheWrite: 'cacheWriteInputTokens',
+};
+
+/** Converse's usage → OpenAI's usage record (see {@link USAGE_FIELDS}). */
+export const toOpenAiUsage = (usage: unknown): Record<string, unknown> => openAiUsage(usage, USAGE_FIELDS);
 
 /** What a Converse answer lacks and the chat.completion needs. */
 export interface ConverseAnswerContext {

@@ -256,32 +256,46 @@ function readToolChoice(choice: unknown, reader: ChatRequestReader<unknown>): Ch
   reader.fail('`tool_choice` must be "auto", "required", "none" or {type: "function", function: {name}}');
 }
 
+/**
+ * Stop reasons → OpenAI's finish_reason, for the names both APIs use (Converse took Anthropic's
+ * names); each adapter adds its own.
+ */
+export const COMMON_FINISH_REASONS: Readonly<Record<string, string>> = {
+  end_turn: 'stop',
+  stop_sequence: 'stop',
+  max_tokens: 'length',
+  model_context_window_exceeded: 'length',
+  tool_use: 'tool_calls',
+};
+
 /** A stop reason → OpenAI's finish_reason by the adapter's table; anything unknown reads as a plain stop. */
 export function finishReasonFrom(table: Readonly<Record<string, string>>, stopReason: unknown): string {
   return (typeof stopReason === 'string' && table[stopReason]) || 'stop';
 }
 
-/** The token counts both APIs report, as read from the answer (anything not a finite number counts 0). */
-export interface TokenCounts {
+/** Where an API's usage object reports each token count. */
+export interface UsageFields {
   /** Uncached input tokens. */
-  input: unknown;
-  output: unknown;
-  cacheRead: unknown;
-  cacheWrite: unknown;
+  input: string;
+  output: string;
+  cacheRead: string;
+  cacheWrite: string;
 }
 
 const count = (value: unknown) => (typeof value === 'number' && Number.isFinite(value) ? value : 0);
 
 /**
- * OpenAI's usage record. Both APIs' input count leaves out cached tokens while OpenAI's
- * `prompt_tokens` counts them, so they are added back; the cache fields keep Anthropic's names
- * and meaning so cache reads and writes are priced apart, the same whichever route served it.
+ * An answer's usage object → OpenAI's usage record; a count that is not a finite number reads
+ * as 0. Both APIs' input count leaves out cached tokens while OpenAI's `prompt_tokens` counts
+ * them, so they are added back; the cache fields keep Anthropic's names and meaning so cache
+ * reads and writes are priced apart, the same whichever route served it.
  */
-export function openAiUsage(counts: TokenCounts): Record<string, unknown> {
-  const cacheRead = count(counts.cacheRead);
-  const cacheCreation = count(counts.cacheWrite);
-  const prompt = count(counts.input) + cacheRead + cacheCreation;
-  const completion = count(counts.output);
+export function openAiUsage(usage: unknown, fields: UsageFields): Record<string, unknown> {
+  const u = isRecord(usage) ? usage : {};
+  const cacheRead = count(u[fields.cacheRead]);
+  const cacheCreation = count(u[fields.cacheWrite]);
+  const prompt = count(u[fields.input]) + cacheRead + cacheCreation;
+  const completion = count(u[fields.output]);
   return {
     prompt_tokens: prompt,
     completion_tokens: completion,

@@ -2,19 +2,20 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { AuthenticationError, BadRequestError, NotFoundError, PermissionDeniedError } from 'openai';
 import type { RunningServer } from '../../bin/local/apiGatewayServer';
-import { startMockUpstream, type MockUpstream } from '../support/mockUpstream';
+import type { MockUpstream } from '../support/mockUpstream';
 import {
+  OTHER_TENANT_KEY,
   VIRTUAL_KEY,
   assertClientError,
   assertErrorBody,
   fastRetry,
   hello,
-  openaiProvider,
+  modelTarget,
   raw,
   sdkClient,
   sdkError,
-  startE2EGateway,
-  testSettings,
+  startMockedGateway,
+  type MockedGateway,
 } from '../support/e2eHarness';
 
 /**
@@ -22,36 +23,32 @@ import {
  * the upstream. Most of these are sent with raw fetch: the SDK would not send them.
  */
 describe('e2e: bad client input gives 4xx, never 5xx', () => {
+  let stack: MockedGateway<'upstream'>;
   let mock: MockUpstream;
   let gateway: RunningServer;
   let chatUrl: string;
   const valid = { model: 'client-model', messages: hello };
 
   before(async () => {
-    mock = await startMockUpstream();
-    const target = { provider: 'upstream', override_params: { model: 'gpt-override' } };
-    gateway = await startE2EGateway({
-      config: {
-        providers: { upstream: openaiProvider(mock) },
-        routes: {
-          main: { strategy: { mode: 'single' }, retry: fastRetry(1), targets: [target] },
-          forbidden: { strategy: { mode: 'single' }, targets: [target] },
-        },
-        tenants: {
-          e2e: { route: 'main', keys: [VIRTUAL_KEY] },
-          other: { route: 'forbidden', keys: ['bw_test_e2e_other_0001'] },
-        },
-        settings: testSettings(),
+    const target = modelTarget('upstream', 'gpt-override');
+    stack = await startMockedGateway({
+      upstreams: ['upstream'],
+      routes: {
+        main: { strategy: { mode: 'single' }, retry: fastRetry(1), targets: [target] },
+        forbidden: { strategy: { mode: 'single' }, targets: [target] },
+      },
+      tenants: {
+        e2e: { route: 'main', keys: [VIRTUAL_KEY] },
+        other: { route: 'forbidden', keys: [OTHER_TENANT_KEY] },
       },
     });
-    chatUrl = `${gateway.url}/v1/chat/completions`;
+    ({ gateway, chatUrl, mocks: { upstream: mock } } = stack);
   });
 
   after(async () => {
     // Not one bad request may have cost an upstream call.
     assert.equal(mock.requests.length, 0, `bad input reached the upstream: ${JSON.stringify(mock.requests.map((r) => r.body))}`);
-    await gateway.close();
-    await mock.close();
+    await stack.close();
   });
 
   it('guarantee: a malformed JSON body is 400 invalid_request', async () => {

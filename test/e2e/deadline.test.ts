@@ -2,22 +2,25 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { InternalServerError } from 'openai';
 import type { RunningServer } from '../../bin/local/apiGatewayServer';
-import { startMockUpstream, type MockUpstream } from '../support/mockUpstream';
+import type { MockUpstream } from '../support/mockUpstream';
 import {
+  e2eConfig,
   fastRetry,
   hello,
+  modelTarget,
   msSince,
-  openaiProvider,
   sdkClient,
   sdkError,
-  sdkErrorBody,
+  sdkErrorAttempts,
   startE2EGateway,
-  tenant,
-  testSettings,
+  startMocks,
+  withoutDurations,
+  type MockUpstreams,
 } from '../support/e2eHarness';
 
 /** Deadlines: the whole request's (settings / Lambda time) and each attempt's (request_timeout). */
 describe('e2e: deadlines and timeouts', () => {
+  let upstreams: MockUpstreams<'primary' | 'backup'>;
   let primary: MockUpstream;
   let backup: MockUpstream;
   /** max_request_ms 300: the request's own deadline binds. */
@@ -27,18 +30,19 @@ describe('e2e: deadlines and timeouts', () => {
   /** Lambda says 1300 ms are left and 1000 are kept back: 300 ms for the request. */
   let lambdaBound: RunningServer;
 
-  const primaryTarget = { provider: 'primary', override_params: { model: 'primary-model' } };
-  const backupTarget = { provider: 'backup', override_params: { model: 'backup-model' } };
+  const primaryTarget = modelTarget('primary', 'primary-model');
+  const backupTarget = modelTarget('backup', 'backup-model');
+  const slowRoute = () => ({ strategy: { mode: 'single' as const }, retry: fastRetry(2), request_timeout: 5_000, targets: [primaryTarget] });
 
   before(async () => {
-    primary = await startMockUpstream();
-    backup = await startMockUpstream();
-    const providers = { primary: openaiProvider(primary), backup: openaiProvider(backup) };
+    upstreams = await startMocks(['primary', 'backup']);
+    ({ primary, backup } = upstreams.mocks);
+    const { providers } = upstreams;
     tight = await startE2EGateway({
-      config: {
+      config: e2eConfig({
         providers,
         routes: {
-          slow: { strategy: { mode: 'single' }, retry: fastRetry(2), request_timeout: 5_000, targets: [primaryTarget] },
+          slow: slowRoute(),
           'slow-fallback': {
             strategy: { mode: 'fallback' },
             retry: fastRetry(2),
@@ -46,12 +50,11 @@ describe('e2e: deadlines and timeouts', () => {
             targets: [primaryTarget, backupTarget],
           },
         },
-        tenants: tenant('slow', ['slow-fallback']),
-        settings: testSettings({ max_request_ms: 300 }),
-      },
+        settings: { max_request_ms: 300 },
+      }),
     });
     roomy = await startE2EGateway({
-      config: {
+      config: e2eConfig({
         providers,
         routes: {
           'per-attempt': { strategy: { mode: 'single' }, retry: fastRetry(2), request_timeout: 100, targets: [primaryTarget] },
@@ -62,30 +65,20 @@ describe('e2e: deadlines and timeouts', () => {
             targets: [primaryTarget, backupTarget],
           },
         },
-        tenants: tenant('per-attempt', ['timeout-fallback']),
-        settings: testSettings(),
-      },
+      }),
     });
     lambdaBound = await startE2EGateway({
       functionTimeoutMs: 1_300,
-      config: {
-        providers,
-        routes: { slow: { strategy: { mode: 'single' }, retry: fastRetry(2), request_timeout: 5_000, targets: [primaryTarget] } },
-        tenants: tenant('slow'),
-        settings: testSettings({ lambda_margin_ms: 1_000 }),
-      },
+      config: e2eConfig({ providers, routes: { slow: slowRoute() }, settings: { lambda_margin_ms: 1_000 } }),
     });
   });
 
   after(async () => {
     await Promise.all([tight.close(), roomy.close(), lambdaBound.close()]);
-    await Promise.all([primary.close(), backup.close()]);
+    await upstreams.close();
   });
 
-  beforeEach(() => {
-    primary.reset();
-    backup.reset();
-  });
+  beforeEach(() => upstreams.reset());
 
   it('guarantee: max_request_ms 300 with a 2 s upstream (request_timeout 5000) → 504 deadline_exceeded well under 2 s', async () => {
     primary.script({ delayMs: 2_000 });
@@ -101,9 +94,8 @@ describe('e2e: deadlines and timeouts', () => {
     assert.equal(error.type, 'api_error');
     assert.ok(elapsed >= 280, `gave up after ${elapsed} ms, before the 300 ms deadline`);
     assert.ok(elapsed < 1_000, `took ${elapsed} ms against a 300 ms deadline`);
-    const attempts = sdkErrorBody(error).attempts as Array<Record<string, unknown>>;
     assert.deepEqual(
-      attempts.map(({ duration_ms: _ms, ...rest }) => rest),
+      withoutDurations(sdkErrorAttempts(error)),
       [{ target: 'primary/primary-model', attempt: 1, error: 'timeout' }],
     );
     assert.equal(primary.requests.length, 1);

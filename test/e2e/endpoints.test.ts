@@ -1,82 +1,58 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import type { RunningServer } from '../../bin/local/apiGatewayServer';
-import { startMockUpstream, type MockUpstream } from '../support/mockUpstream';
+import type { MockUpstream } from '../support/mockUpstream';
 import {
   OTHER_TENANT_KEY,
   UPSTREAM_KEY,
   VIRTUAL_KEY,
   fastRetry,
   hello,
-  openaiProvider,
+  modelTarget,
   raw,
   sdkClient,
-  startE2EGateway,
-  testSettings,
+  startMockedGateway,
+  type MockedGateway,
 } from '../support/e2eHarness';
 
 const base64Floats = (values: number[]) => Buffer.from(new Float32Array(values).buffer).toString('base64');
 
 /** The gateway's endpoints as an OpenAI SDK user sees them. */
 describe('e2e: endpoints', () => {
+  let stack: MockedGateway<'first' | 'second'>;
   let first: MockUpstream;
   let second: MockUpstream;
   let gateway: RunningServer;
 
   before(async () => {
-    first = await startMockUpstream();
-    second = await startMockUpstream();
-    gateway = await startE2EGateway({
-      config: {
-        providers: { first: openaiProvider(first), second: openaiProvider(second) },
-        routes: {
-          main: {
-            strategy: { mode: 'fallback' },
-            retry: fastRetry(1),
-            targets: [
-              { provider: 'first', override_params: { model: 'gpt-a' } },
-              { provider: 'second', override_params: { model: 'gpt-b' } },
-            ],
-          },
-          embed: {
-            strategy: { mode: 'single' },
-            targets: [{ provider: 'first', override_params: { model: 'text-embed-x' } }],
-          },
-          lb: {
-            strategy: { mode: 'loadbalance' },
-            targets: [
-              { provider: 'first', weight: 1, override_params: { model: 'gpt-a' } },
-              { provider: 'second', weight: 0, override_params: { model: 'gpt-b' } },
-            ],
-          },
-          tuned: {
-            strategy: { mode: 'single' },
-            targets: [{ provider: 'first', override_params: { model: 'gpt-a', temperature: 0 } }],
-          },
-          hidden: {
-            strategy: { mode: 'single' },
-            targets: [{ provider: 'second', override_params: { model: 'hidden-model' } }],
-          },
+    stack = await startMockedGateway({
+      upstreams: ['first', 'second'],
+      routes: {
+        main: { strategy: { mode: 'fallback' }, retry: fastRetry(1), targets: [modelTarget('first', 'gpt-a'), modelTarget('second', 'gpt-b')] },
+        embed: { strategy: { mode: 'single' }, targets: [modelTarget('first', 'text-embed-x')] },
+        lb: {
+          strategy: { mode: 'loadbalance' },
+          targets: [
+            { provider: 'first', weight: 1, override_params: { model: 'gpt-a' } },
+            { provider: 'second', weight: 0, override_params: { model: 'gpt-b' } },
+          ],
         },
-        tenants: {
-          e2e: { route: 'main', allowed_routes: ['embed', 'lb', 'tuned'], keys: [VIRTUAL_KEY] },
-          other: { route: 'hidden', keys: [OTHER_TENANT_KEY] },
+        tuned: {
+          strategy: { mode: 'single' },
+          targets: [{ provider: 'first', override_params: { model: 'gpt-a', temperature: 0 } }],
         },
-        settings: testSettings(),
+        hidden: { strategy: { mode: 'single' }, targets: [modelTarget('second', 'hidden-model')] },
+      },
+      tenants: {
+        e2e: { route: 'main', allowed_routes: ['embed', 'lb', 'tuned'], keys: [VIRTUAL_KEY] },
+        other: { route: 'hidden', keys: [OTHER_TENANT_KEY] },
       },
     });
+    ({ gateway, mocks: { first, second } } = stack);
   });
 
-  after(async () => {
-    await gateway.close();
-    await first.close();
-    await second.close();
-  });
-
-  beforeEach(() => {
-    first.reset();
-    second.reset();
-  });
+  after(() => stack.close());
+  beforeEach(() => stack.reset());
 
   it('guarantee: GET /health is 200 {"status":"ok"} without a key, with an x-request-id', async () => {
     const response = await raw(`${gateway.url}/health`, { auth: null });

@@ -1,70 +1,56 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { InternalServerError } from 'openai';
-import type { RunningServer } from '../../bin/local/apiGatewayServer';
-import { chatCompletion, startMockUpstream, type MockUpstream } from '../support/mockUpstream';
+import { chatCompletion, type MockUpstream } from '../support/mockUpstream';
 import {
   UPSTREAM_KEY,
   fastRetry,
   hello,
+  modelTarget,
   openaiProvider,
   raw,
   sdkClient,
   sdkError,
+  sdkErrorAttempts,
   sdkErrorBody,
-  startE2EGateway,
-  tenant,
-  testSettings,
+  startMockedGateway,
+  withoutDurations,
+  type MockedGateway,
 } from '../support/e2eHarness';
 
 const UNRESOLVABLE = 'http://nonexistent.invalid/v1';
 
-type Attempt = { target: string; attempt: number; status?: number; error?: string; duration_ms: number };
-const withoutDuration = (attempts: Attempt[]) => attempts.map(({ duration_ms: _ms, ...rest }) => rest);
-
 /** Fallback across targets: a primary mock, a backup mock, and an upstream that does not exist. */
 describe('e2e: fallback across targets', () => {
+  let stack: MockedGateway<'primary' | 'backup'>;
   let primary: MockUpstream;
   let backup: MockUpstream;
-  let gateway: RunningServer;
   const chat = (route?: string) =>
-    sdkClient(gateway.url, undefined, route ? { 'x-breakwater-route': route } : undefined).chat.completions;
+    sdkClient(stack.gateway.url, undefined, route ? { 'x-breakwater-route': route } : undefined).chat.completions;
 
   before(async () => {
-    primary = await startMockUpstream();
-    backup = await startMockUpstream();
-    const primaryTarget = { provider: 'primary', override_params: { model: 'primary-model' } };
-    const backupTarget = { provider: 'backup', override_params: { model: 'backup-model' } };
-    const deadTarget = { provider: 'dead', override_params: { model: 'dead-model' } };
-    gateway = await startE2EGateway({
-      config: {
-        providers: { primary: openaiProvider(primary), backup: openaiProvider(backup), dead: openaiProvider(UNRESOLVABLE) },
-        routes: {
-          main: { strategy: { mode: 'fallback' }, retry: fastRetry(2), targets: [primaryTarget, backupTarget] },
-          'dead-first': { strategy: { mode: 'fallback' }, retry: fastRetry(2), targets: [deadTarget, backupTarget] },
-          'dead-only': { strategy: { mode: 'single' }, retry: fastRetry(2), targets: [deadTarget] },
-          'only-429-falls-back': {
-            strategy: { mode: 'fallback', on_status_codes: [429] },
-            retry: fastRetry(0),
-            targets: [primaryTarget, backupTarget],
-          },
+    const primaryTarget = modelTarget('primary', 'primary-model');
+    const backupTarget = modelTarget('backup', 'backup-model');
+    const deadTarget = modelTarget('dead', 'dead-model');
+    stack = await startMockedGateway({
+      upstreams: ['primary', 'backup'],
+      otherProviders: { dead: openaiProvider(UNRESOLVABLE) },
+      routes: {
+        main: { strategy: { mode: 'fallback' }, retry: fastRetry(2), targets: [primaryTarget, backupTarget] },
+        'dead-first': { strategy: { mode: 'fallback' }, retry: fastRetry(2), targets: [deadTarget, backupTarget] },
+        'dead-only': { strategy: { mode: 'single' }, retry: fastRetry(2), targets: [deadTarget] },
+        'only-429-falls-back': {
+          strategy: { mode: 'fallback', on_status_codes: [429] },
+          retry: fastRetry(0),
+          targets: [primaryTarget, backupTarget],
         },
-        tenants: tenant('main', ['dead-first', 'dead-only', 'only-429-falls-back']),
-        settings: testSettings(),
       },
     });
+    ({ primary, backup } = stack.mocks);
   });
 
-  after(async () => {
-    await gateway.close();
-    await primary.close();
-    await backup.close();
-  });
-
-  beforeEach(() => {
-    primary.reset();
-    backup.reset();
-  });
+  after(() => stack.close());
+  beforeEach(() => stack.reset());
 
   it('guarantee: 503 on the primary through all retries falls back to the backup — fallback-index 1, degraded true, target names the backup', async () => {
     primary.setDefault({ status: 503 });
@@ -99,8 +85,8 @@ describe('e2e: fallback across targets', () => {
       'every target failed: primary/primary-model 503, primary/primary-model 503, primary/primary-model 503, ' +
         'backup/backup-model 500, backup/backup-model 500, backup/backup-model 500',
     );
-    const attempts = body.attempts as Attempt[];
-    assert.deepEqual(withoutDuration(attempts), [
+    const attempts = sdkErrorAttempts(error);
+    assert.deepEqual(withoutDurations(attempts), [
       { target: 'primary/primary-model', attempt: 1, status: 503 },
       { target: 'primary/primary-model', attempt: 2, status: 503 },
       { target: 'primary/primary-model', attempt: 3, status: 503 },
@@ -154,7 +140,7 @@ describe('e2e: fallback across targets', () => {
 
     assert.equal(error.status, 503);
     assert.equal(error.code, 'all_targets_failed');
-    const attempts = sdkErrorBody(error).attempts as Attempt[];
+    const attempts = sdkErrorAttempts(error);
     assert.equal(attempts.length, 1);
     assert.equal(attempts[0]!.target, 'dead/dead-model');
     assert.equal(attempts[0]!.attempt, 1);
@@ -197,7 +183,7 @@ describe('e2e: fallback across targets', () => {
     async () => {
       primary.setDefault({ status: 301, headers: { location: 'https://example.com/v1/chat/completions' }, body: 'Moved' });
 
-      const response = await raw(`${gateway.url}/v1/chat/completions`, { body: { model: 'm', messages: hello } });
+      const response = await raw(stack.chatUrl, { body: { model: 'm', messages: hello } });
 
       assert.ok(
         response.status >= 500 || response.status === 200,

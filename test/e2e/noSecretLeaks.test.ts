@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { InternalServerError } from 'openai';
 import type { RunningServer } from '../../bin/local/apiGatewayServer';
-import { chatCompletion, startMockUpstream, type MockUpstream } from '../support/mockUpstream';
+import { chatCompletion, type MockUpstream } from '../support/mockUpstream';
 import {
   UPSTREAM_KEY,
   VIRTUAL_KEY,
@@ -10,13 +10,12 @@ import {
   everythingVisible,
   fastRetry,
   hello,
-  openaiProvider,
+  modelTarget,
   raw,
   sdkClient,
   sdkError,
-  startE2EGateway,
-  tenant,
-  testSettings,
+  startMockedGateway,
+  type MockedGateway,
   type RawResponse,
 } from '../support/e2eHarness';
 
@@ -36,32 +35,23 @@ function assertNoSecrets(response: RawResponse, secrets: readonly string[] = SEC
 
 /** No credential — the upstream key or the client's virtual key — ever comes back to the client. */
 describe('e2e: no secret leaks', () => {
+  let stack: MockedGateway<'upstream'>;
   let mock: MockUpstream;
   let gateway: RunningServer;
   let chatUrl: string;
   const request = { model: 'm', messages: hello };
 
   before(async () => {
-    mock = await startMockUpstream();
-    gateway = await startE2EGateway({
-      config: {
-        providers: { upstream: openaiProvider(mock) },
-        routes: {
-          main: { strategy: { mode: 'single' }, retry: fastRetry(1), targets: [{ provider: 'upstream', override_params: { model: 'gpt-x' } }] },
-        },
-        tenants: tenant('main'),
-        settings: testSettings(),
-      },
+    stack = await startMockedGateway({
+      upstreams: ['upstream'],
+      routes: { main: { strategy: { mode: 'single' }, retry: fastRetry(1), targets: [modelTarget('upstream', 'gpt-x')] } },
     });
-    chatUrl = `${gateway.url}/v1/chat/completions`;
+    ({ gateway, chatUrl, mocks: { upstream: mock } } = stack);
   });
 
-  after(async () => {
-    await gateway.close();
-    await mock.close();
-  });
+  after(() => stack.close());
 
-  beforeEach(() => mock.reset());
+  beforeEach(() => stack.reset());
 
   it('guarantee: an upstream 401 echoing the upstream key → 502 upstream_auth_failed without the key; a following success has no key either', async () => {
     mock.setDefault(echoKey(401));
@@ -140,33 +130,24 @@ describe('e2e: no secret leaks', () => {
  */
 describe('e2e: no secret leaks with a key not shaped like sk-…', () => {
   const AZURE_STYLE_KEY = '0123456789abcdef0123456789abcdef';
-  let mock: MockUpstream;
-  let gateway: RunningServer;
+  let stack: MockedGateway<'azure'>;
 
   before(async () => {
-    mock = await startMockUpstream();
-    gateway = await startE2EGateway({
+    stack = await startMockedGateway({
       secrets: { get: async () => ({ api_key: AZURE_STYLE_KEY }) },
-      config: {
-        providers: { azure: openaiProvider(mock) },
-        routes: { main: { strategy: { mode: 'single' }, targets: [{ provider: 'azure', override_params: { model: 'gpt-az' } }] } },
-        tenants: tenant('main'),
-        settings: testSettings(),
-      },
+      upstreams: ['azure'],
+      routes: { main: { strategy: { mode: 'single' }, targets: [modelTarget('azure', 'gpt-az')] } },
     });
   });
 
-  after(async () => {
-    await gateway.close();
-    await mock.close();
-  });
+  after(() => stack.close());
 
   it(
     'guarantee: an upstream 400 echoing a non-sk-shaped upstream key does not leak the key to the client',
     async () => {
-      mock.script({ status: 400, body: { error: { message: `Access denied due to invalid subscription key ${AZURE_STYLE_KEY}.` } } });
+      stack.mocks.azure.script({ status: 400, body: { error: { message: `Access denied due to invalid subscription key ${AZURE_STYLE_KEY}.` } } });
 
-      const response = await raw(`${gateway.url}/v1/chat/completions`, { body: { model: 'm', messages: hello } });
+      const response = await raw(stack.chatUrl, { body: { model: 'm', messages: hello } });
 
       assert.equal(response.status, 400);
       assertNoSecrets(response, [AZURE_STYLE_KEY]);

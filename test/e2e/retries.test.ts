@@ -2,19 +2,20 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { BadRequestError, InternalServerError } from 'openai';
 import type { RunningServer } from '../../bin/local/apiGatewayServer';
-import { chatCompletion, startMockUpstream, type MockUpstream } from '../support/mockUpstream';
+import { chatCompletion, type MockUpstream } from '../support/mockUpstream';
 import { recordingClock } from '../support/startGateway';
 import {
   UPSTREAM_KEY,
   fastRetry,
   hello,
-  openaiProvider,
+  modelTarget,
   sdkClient,
   sdkError,
+  sdkErrorAttempts,
   sdkErrorBody,
-  startE2EGateway,
-  tenant,
-  testSettings,
+  startMockedGateway,
+  withoutDurations,
+  type MockedGateway,
 } from '../support/e2eHarness';
 
 /**
@@ -22,48 +23,38 @@ import {
  * upstream call counted here is the gateway's doing.
  */
 describe('e2e: retries on one target', () => {
+  let stack: MockedGateway<'primary'>;
   let mock: MockUpstream;
   let gateway: RunningServer;
   const clock = recordingClock();
 
   before(async () => {
-    mock = await startMockUpstream();
-    gateway = await startE2EGateway({
+    stack = await startMockedGateway({
       clock,
       // Full jitter with a draw of 0.5: the n-th retry waits exactly half its ceiling.
       random: () => 0.5,
-      config: {
-        providers: { primary: openaiProvider(mock) },
-        routes: {
-          main: {
-            strategy: { mode: 'single' },
-            retry: fastRetry(2),
-            targets: [{ provider: 'primary', override_params: { model: 'gpt-override' } }],
-          },
-          capped: {
-            strategy: { mode: 'single' },
-            retry: fastRetry(2, { max_retry_after_ms: 500 }),
-            targets: [{ provider: 'primary', override_params: { model: 'gpt-capped' } }],
-          },
-          'no-retry-after': {
-            strategy: { mode: 'single' },
-            retry: fastRetry(1, { use_retry_after_header: false }),
-            targets: [{ provider: 'primary', override_params: { model: 'gpt-plain' } }],
-          },
+      upstreams: ['primary'],
+      routes: {
+        main: { strategy: { mode: 'single' }, retry: fastRetry(2), targets: [modelTarget('primary', 'gpt-override')] },
+        capped: {
+          strategy: { mode: 'single' },
+          retry: fastRetry(2, { max_retry_after_ms: 500 }),
+          targets: [modelTarget('primary', 'gpt-capped')],
         },
-        tenants: tenant('main', ['capped', 'no-retry-after']),
-        settings: testSettings(),
+        'no-retry-after': {
+          strategy: { mode: 'single' },
+          retry: fastRetry(1, { use_retry_after_header: false }),
+          targets: [modelTarget('primary', 'gpt-plain')],
+        },
       },
     });
+    ({ gateway, mocks: { primary: mock } } = stack);
   });
 
-  after(async () => {
-    await gateway.close();
-    await mock.close();
-  });
+  after(() => stack.close());
 
   beforeEach(() => {
-    mock.reset();
+    stack.reset();
     clock.sleeps.length = 0;
   });
 
@@ -137,7 +128,7 @@ describe('e2e: retries on one target', () => {
     assert.ok(Date.now() - started < 1_000);
     assert.deepEqual(
       sdkErrorBody(error).attempts,
-      [{ target: 'primary/gpt-capped', attempt: 1, status: 429, duration_ms: (sdkErrorBody(error).attempts as Array<{ duration_ms: number }>)[0]!.duration_ms }],
+      [{ target: 'primary/gpt-capped', attempt: 1, status: 429, duration_ms: sdkErrorAttempts(error)[0]!.duration_ms }],
     );
   });
 
@@ -178,36 +169,32 @@ describe('e2e: retries on one target', () => {
     assert.equal(error.status, 503);
     assert.equal(error.code, 'all_targets_failed');
     assert.equal(mock.requests.length, 3);
-    const attempts = sdkErrorBody(error).attempts as Array<Record<string, unknown>>;
     assert.deepEqual(
-      attempts.map(({ duration_ms: _ms, ...rest }) => rest),
+      withoutDurations(sdkErrorAttempts(error)),
       [1, 2, 3].map((attempt) => ({ target: 'primary/gpt-override', attempt, status: 503 })),
     );
   });
 
-  it('guarantee: a connection reset is retried — reset then 200 succeeds with attempts 2', async () => {
-    mock.script({ reset: true });
-    const client = sdkClient(gateway.url);
+  const retriedOnce = [
+    { title: 'guarantee: a connection reset is retried — reset then 200 succeeds with attempts 2', failure: { reset: true } },
+    {
+      title: 'guarantee: a malformed 200 body (`{not json`) is retried on the same target — attempts 2, then the good answer',
+      failure: { body: '{not json' },
+    },
+  ];
+  for (const { title, failure } of retriedOnce) {
+    it(title, async () => {
+      mock.script(failure);
+      const client = sdkClient(gateway.url);
 
-    const { data, response } = await client.chat.completions.create({ model: 'm', messages: hello }).withResponse();
+      const { data, response } = await client.chat.completions.create({ model: 'm', messages: hello }).withResponse();
 
-    assert.equal(data.choices[0]?.message.content, 'hello from the mock');
-    assert.equal(response.headers.get('x-breakwater-attempts'), '2');
-    assert.equal(response.headers.get('x-breakwater-fallback-index'), '0');
-    assert.equal(mock.requests.length, 2);
-  });
-
-  it('guarantee: a malformed 200 body (`{not json`) is retried on the same target — attempts 2, then the good answer', async () => {
-    mock.script({ body: '{not json' });
-    const client = sdkClient(gateway.url);
-
-    const { data, response } = await client.chat.completions.create({ model: 'm', messages: hello }).withResponse();
-
-    assert.equal(data.choices[0]?.message.content, 'hello from the mock');
-    assert.equal(response.headers.get('x-breakwater-attempts'), '2');
-    assert.equal(response.headers.get('x-breakwater-fallback-index'), '0');
-    assert.equal(mock.requests.length, 2);
-  });
+      assert.equal(data.choices[0]?.message.content, 'hello from the mock');
+      assert.equal(response.headers.get('x-breakwater-attempts'), '2');
+      assert.equal(response.headers.get('x-breakwater-fallback-index'), '0');
+      assert.equal(mock.requests.length, 2);
+    });
+  }
 
   it('guarantee: a 200 without `choices` counts as malformed — all tries fail to 503 with error "malformed" per attempt', async () => {
     mock.setDefault({ body: { hello: 'proxy junk' } });
@@ -217,50 +204,35 @@ describe('e2e: retries on one target', () => {
 
     assert.equal(error.status, 503);
     assert.equal(error.code, 'all_targets_failed');
-    const attempts = sdkErrorBody(error).attempts as Array<Record<string, unknown>>;
     assert.deepEqual(
-      attempts.map(({ duration_ms: _ms, ...rest }) => rest),
+      withoutDurations(sdkErrorAttempts(error)),
       [1, 2, 3].map((attempt) => ({ target: 'primary/gpt-override', attempt, error: 'malformed' })),
     );
   });
 });
 
 describe('e2e: the retry budget', () => {
-  let mock: MockUpstream;
-  let gateway: RunningServer;
+  let stack: MockedGateway<'primary'>;
 
   before(async () => {
-    mock = await startMockUpstream();
-    gateway = await startE2EGateway({
-      config: {
-        providers: { primary: openaiProvider(mock) },
-        routes: {
-          main: {
-            strategy: { mode: 'single' },
-            retry: fastRetry(2),
-            targets: [{ provider: 'primary', override_params: { model: 'gpt-budget' } }],
-          },
-        },
-        tenants: tenant('main'),
-        // No retries allowed at all: the budget, not `attempts`, is what binds.
-        settings: { retry_budget: { ratio: 0, min_retries_per_window: 0, window_ms: 10_000 } },
-      },
+    stack = await startMockedGateway({
+      upstreams: ['primary'],
+      routes: { main: { strategy: { mode: 'single' }, retry: fastRetry(2), targets: [modelTarget('primary', 'gpt-budget')] } },
+      // No retries allowed at all: the budget, not `attempts`, is what binds.
+      settings: { retry_budget: { ratio: 0, min_retries_per_window: 0, window_ms: 10_000 } },
     });
   });
 
-  after(async () => {
-    await gateway.close();
-    await mock.close();
-  });
+  after(() => stack.close());
 
   it('guarantee: with an empty retry budget a 503 is not retried, even though `attempts` allows it', async () => {
-    mock.script({ status: 503 });
-    const client = sdkClient(gateway.url);
+    stack.mocks.primary.script({ status: 503 });
+    const client = sdkClient(stack.gateway.url);
 
     const error = await sdkError(client.chat.completions.create({ model: 'm', messages: hello }));
 
     assert.equal(error.status, 503);
     assert.equal(error.code, 'all_targets_failed');
-    assert.equal(mock.requests.length, 1);
+    assert.equal(stack.mocks.primary.requests.length, 1);
   });
 });

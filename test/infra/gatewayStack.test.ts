@@ -1,4 +1,4 @@
-import { after, before, describe, it, type TestContext } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,24 +8,15 @@ import { GatewayStack, type GatewayStackProps } from '../../lib/GatewayStack.js'
 import { DEFAULT_CONFIG_PATH, DEFAULT_GATEWAY_ENTRY, DEFAULT_WORKER_ENTRY } from '../../lib/paths.js';
 import {
   cdkJsonContext,
-  createScratch,
   gatewayFunction,
   onlyResource,
   synth as synthStack,
+  useScratch,
   workerFunction,
   type CfnTemplate,
-  type Scratch,
 } from './synthStack.js';
 
-let scratch: Scratch;
-
-before(() => {
-  scratch = createScratch();
-});
-
-after(() => {
-  scratch.cleanup();
-});
+const scratch = useScratch();
 
 function synth(props: GatewayStackProps = {}): { template: Template; json: CfnTemplate } {
   return synthStack(scratch, props);

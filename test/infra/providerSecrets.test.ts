@@ -1,23 +1,25 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { configNeeds, readConfigNeeds } from '../../lib/configNeeds.js';
 import { DEFAULT_CONFIG_PATH } from '../../lib/paths.js';
 import {
   actionsOf,
-  createScratch,
+  actionsOnResource,
+  assertOnlyFunctionRolesTouch,
   environmentOf,
   gatewayFunction,
+  gatewayRoleId,
   referencedIds,
-  resourcesOf,
   resourcesOfType,
   roleIdOf,
   statementsOfRole,
   synth,
+  useSynthesizedStack,
   workerFunction,
+  workerRoleId,
   writeConfig,
   type CfnTemplate,
-  type Scratch,
 } from './synthStack.js';
 
 /** Named and inline providers of every kind, nested groups, and a tenant bringing its own key. */
@@ -92,14 +94,8 @@ describe('configNeeds', () => {
   });
 });
 
-let scratch: Scratch;
-let json: CfnTemplate;
-
-before(() => {
-  scratch = createScratch();
-  json = synth(scratch, { configPath: writeConfig(scratch, 'mixed.json', MIXED_CONFIG) }).json;
-});
-after(() => scratch.cleanup());
+const stack = useSynthesizedStack((scratch) => ({ configPath: writeConfig(scratch, 'mixed.json', MIXED_CONFIG) }));
+const { scratch } = stack;
 
 function secretsByName(template: CfnTemplate): Map<string, [string, CfnTemplate['Resources'][string]]> {
   return new Map(
@@ -107,23 +103,12 @@ function secretsByName(template: CfnTemplate): Map<string, [string, CfnTemplate[
   );
 }
 
-/** Actions `roleId` has on the secret `secretId` (referenced by its Ref, i.e. its ARN). */
-function secretActions(template: CfnTemplate, roleId: string, secretId: string): string[] {
-  const actions = new Set<string>();
-  for (const s of statementsOfRole(template, roleId)) {
-    if (s.Effect === 'Allow' && resourcesOf(s).some((r) => referencedIds(r).has(secretId))) {
-      actionsOf(s).forEach((a) => actions.add(a));
-    }
-  }
-  return [...actions].sort();
-}
-
 const CREDENTIALS = ['anthropic', 'azure-openai', 'byok/acme-openai', 'openai-prod'];
 
 describe('provider secrets', () => {
   it('creates one secret per configured credential, named breakwater/<credential>, plus one signing secret per tenant', () => {
     assert.deepEqual(
-      [...secretsByName(json).keys()].sort(),
+      [...secretsByName(stack.json).keys()].sort(),
       [
         ...CREDENTIALS.map((c) => `breakwater/${c}`),
         'breakwater/callback-signing/acme',
@@ -134,7 +119,7 @@ describe('provider secrets', () => {
 
   it('creates credential secrets without a usable value (no api_key) and retains them', () => {
     for (const credential of CREDENTIALS) {
-      const [, secret] = secretsByName(json).get(`breakwater/${credential}`)!;
+      const [, secret] = secretsByName(stack.json).get(`breakwater/${credential}`)!;
       assert.equal(secret.Properties?.['SecretString'], undefined, credential);
       assert.deepEqual(secret.Properties?.['GenerateSecretString'], {
         ExcludePunctuation: true,
@@ -147,7 +132,7 @@ describe('provider secrets', () => {
   });
 
   it('generates a 64-character signing_secret for each tenant', () => {
-    const [, secret] = secretsByName(json).get('breakwater/callback-signing/acme')!;
+    const [, secret] = secretsByName(stack.json).get('breakwater/callback-signing/acme')!;
     assert.deepEqual(secret.Properties?.['GenerateSecretString'], {
       ExcludePunctuation: true,
       GenerateStringKey: 'signing_secret',
@@ -157,46 +142,40 @@ describe('provider secrets', () => {
   });
 
   it('grants read on every credential secret to the gateway and the worker', () => {
-    const gatewayRole = roleIdOf(gatewayFunction(json)[1]);
-    const workerRole = roleIdOf(workerFunction(json)[1]);
+    const gatewayRole = gatewayRoleId(stack.json);
+    const workerRole = workerRoleId(stack.json);
     for (const credential of CREDENTIALS) {
-      const [secretId] = secretsByName(json).get(`breakwater/${credential}`)!;
+      const [secretId] = secretsByName(stack.json).get(`breakwater/${credential}`)!;
       const read = ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'];
-      assert.deepEqual(secretActions(json, gatewayRole, secretId), read, `gateway → ${credential}`);
-      assert.deepEqual(secretActions(json, workerRole, secretId), read, `worker → ${credential}`);
+      assert.deepEqual(actionsOnResource(stack.json, gatewayRole, secretId), read, `gateway → ${credential}`);
+      assert.deepEqual(actionsOnResource(stack.json, workerRole, secretId), read, `worker → ${credential}`);
     }
   });
 
   it('grants no other role in the stack access to any secret', () => {
-    const secretIds = new Set([...secretsByName(json).values()].map(([id]) => id));
-    const allowed = new Set([roleIdOf(gatewayFunction(json)[1]), roleIdOf(workerFunction(json)[1])]);
-    for (const [policyId, policy] of resourcesOfType(json, 'AWS::IAM::Policy')) {
-      const document = policy.Properties?.['PolicyDocument'];
-      const touches =
-        [...referencedIds(document)].some((id) => secretIds.has(id)) || JSON.stringify(document).includes('secretsmanager');
-      if (!touches) continue;
-      const roles = ((policy.Properties?.['Roles'] ?? []) as { Ref?: string }[]).map((r) => r.Ref);
-      assert.ok(roles.every((r) => r !== undefined && allowed.has(r)), `${policyId} → ${roles.join(', ')}`);
-    }
+    const secretIds = new Set([...secretsByName(stack.json).values()].map(([id]) => id));
+    const touchesSecrets = (document: unknown) =>
+      [...referencedIds(document)].some((id) => secretIds.has(id)) || JSON.stringify(document).includes('secretsmanager');
+    assertOnlyFunctionRolesTouch(stack.json, touchesSecrets, 'a secret');
   });
 
   it('lets only the worker read callback signing secrets, by name prefix', () => {
     const prefixStatement = (roleId: string) =>
-      statementsOfRole(json, roleId).filter((s) => JSON.stringify(s.Resource).includes(':secret:breakwater/callback-signing/*'));
-    const worker = prefixStatement(roleIdOf(workerFunction(json)[1]));
+      statementsOfRole(stack.json, roleId).filter((s) => JSON.stringify(s.Resource).includes(':secret:breakwater/callback-signing/*'));
+    const worker = prefixStatement(workerRoleId(stack.json));
     assert.equal(worker.length, 1);
     assert.deepEqual(actionsOf(worker[0]!).sort(), ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']);
-    assert.deepEqual(prefixStatement(roleIdOf(gatewayFunction(json)[1])), []);
+    assert.deepEqual(prefixStatement(gatewayRoleId(stack.json)), []);
     // Nor does the gateway hold the generated tenant secrets themselves.
-    const [signingId] = secretsByName(json).get('breakwater/callback-signing/acme')!;
-    assert.deepEqual(secretActions(json, roleIdOf(gatewayFunction(json)[1]), signingId), []);
+    const [signingId] = secretsByName(stack.json).get('breakwater/callback-signing/acme')!;
+    assert.deepEqual(actionsOnResource(stack.json, gatewayRoleId(stack.json), signingId), []);
   });
 
   it('tells both functions the secret prefix', () => {
-    for (const [, fn] of [gatewayFunction(json), workerFunction(json)]) {
+    for (const [, fn] of [gatewayFunction(stack.json), workerFunction(stack.json)]) {
       assert.equal(environmentOf(fn)['BREAKWATER_SECRET_PREFIX'], 'breakwater/');
     }
-    assert.equal(json.Outputs?.['SecretPrefix']?.Value, 'breakwater/');
+    assert.equal(stack.json.Outputs?.['SecretPrefix']?.Value, 'breakwater/');
   });
 
   it('honours a custom secret prefix', () => {
@@ -223,8 +202,8 @@ describe('bedrock access', () => {
     statementsOfRole(template, roleId).filter((s) => actionsOf(s).some((a) => a.startsWith('bedrock:')));
 
   it('grants bedrock:InvokeModel on foundation models and inference profiles to both functions', () => {
-    for (const [, fn] of [gatewayFunction(json), workerFunction(json)]) {
-      const statements = bedrockStatements(json, roleIdOf(fn));
+    for (const [, fn] of [gatewayFunction(stack.json), workerFunction(stack.json)]) {
+      const statements = bedrockStatements(stack.json, roleIdOf(fn));
       assert.equal(statements.length, 1);
       assert.deepEqual(actionsOf(statements[0]!), ['bedrock:InvokeModel']);
       const resources = JSON.stringify(statements[0]!.Resource);
@@ -248,6 +227,6 @@ describe('bedrock access', () => {
 
   it('grants it for an inline bedrock target', () => {
     const inline = synth(scratch, { configPath: writeConfig(scratch, 'inline.json', INLINE_BEDROCK_CONFIG) }).json;
-    assert.equal(bedrockStatements(inline, roleIdOf(gatewayFunction(inline)[1])).length, 1);
+    assert.equal(bedrockStatements(inline, gatewayRoleId(inline)).length, 1);
   });
 });

@@ -1,21 +1,20 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { TABLES, type TableId } from '../../shared/stores/dynamo/tables.js';
 import { OUTPUTS } from '../../lib/GatewayStack.js';
 import {
   actionsOnResource,
-  createScratch,
+  assertOnlyFunctionRolesTouch,
   environmentOf,
   gatewayFunction,
+  gatewayRoleId,
   referencedIds,
   resourcesOf,
   resourcesOfType,
   roleIdOf,
   statementsOfRole,
-  synth,
+  useSynthesizedStack,
   workerFunction,
-  type CfnTemplate,
-  type Scratch,
 } from './synthStack.js';
 
 const TABLE_IDS = Object.keys(TABLES) as TableId[];
@@ -38,23 +37,16 @@ const READ_WRITE_ACTIONS = [
   'dynamodb:UpdateItem',
 ].sort();
 
-let scratch: Scratch;
-let json: CfnTemplate;
-
-before(() => {
-  scratch = createScratch();
-  json = synth(scratch).json;
-});
-after(() => scratch.cleanup());
+const stack = useSynthesizedStack();
 
 /** Table id → logical id, found through the env var the gateway reads its name from. */
 function tableLogicalIds(): Record<TableId, string> {
-  const env = environmentOf(gatewayFunction(json)[1]);
+  const env = environmentOf(gatewayFunction(stack.json)[1]);
   return Object.fromEntries(
     TABLE_IDS.map((id) => {
       const ref = env[TABLES[id].envVar] as { Ref?: string } | undefined;
       assert.ok(ref?.Ref, `gateway has no ${TABLES[id].envVar} referencing a table`);
-      assert.equal(json.Resources[ref.Ref]?.Type, 'AWS::DynamoDB::Table', `${TABLES[id].envVar} → ${ref.Ref}`);
+      assert.equal(stack.json.Resources[ref.Ref]?.Type, 'AWS::DynamoDB::Table', `${TABLES[id].envVar} → ${ref.Ref}`);
       return [id, ref.Ref];
     }),
   ) as Record<TableId, string>;
@@ -62,7 +54,7 @@ function tableLogicalIds(): Record<TableId, string> {
 
 describe('state tables', () => {
   it('creates one DynamoDB table per entry of TABLES, each named to the gateway by its env var', () => {
-    assert.equal(resourcesOfType(json, 'AWS::DynamoDB::Table').length, TABLE_IDS.length);
+    assert.equal(resourcesOfType(stack.json, 'AWS::DynamoDB::Table').length, TABLE_IDS.length);
     assert.equal(new Set(Object.values(tableLogicalIds())).size, TABLE_IDS.length);
     assert.ok(TABLE_IDS.includes('tasks' as TableId), 'the tasks table is among them');
   });
@@ -70,7 +62,7 @@ describe('state tables', () => {
   for (const id of TABLE_IDS) {
     const spec = TABLES[id] as (typeof TABLES)[TableId] & { ttlAttribute?: string; pointInTimeRecovery?: boolean };
     it(`${id}: on-demand, partition key "${spec.partitionKey}", TTL ${spec.ttlAttribute ?? 'none'}, PITR ${spec.pointInTimeRecovery === true ? 'on' : 'off'}, AWS-managed encryption`, () => {
-      const table = json.Resources[tableLogicalIds()[id]]!;
+      const table = stack.json.Resources[tableLogicalIds()[id]]!;
       const props = table.Properties ?? {};
       assert.equal(props['BillingMode'], 'PAY_PER_REQUEST');
       assert.deepEqual(props['KeySchema'], [{ AttributeName: spec.partitionKey, KeyType: 'HASH' }]);
@@ -88,15 +80,16 @@ describe('state tables', () => {
   }
 
   it('keeps point-in-time recovery on for spend', () => {
-    const spend = json.Resources[tableLogicalIds().spend]!;
+    const spend = stack.json.Resources[tableLogicalIds().spend]!;
     assert.deepEqual(spend.Properties?.['PointInTimeRecoverySpecification'], { PointInTimeRecoveryEnabled: true });
     assert.deepEqual(spend.Properties?.['TimeToLiveSpecification'], { AttributeName: 'expires_at', Enabled: true });
   });
 
   it('retains spend, keys and tasks (money and identity); the rest may go with the stack', () => {
     const ids = tableLogicalIds();
+    const { Resources } = stack.json;
     const policies = Object.fromEntries(
-      TABLE_IDS.map((id) => [id, [json.Resources[ids[id]]!.DeletionPolicy, json.Resources[ids[id]]!.UpdateReplacePolicy]]),
+      TABLE_IDS.map((id) => [id, [Resources[ids[id]]!.DeletionPolicy, Resources[ids[id]]!.UpdateReplacePolicy]]),
     );
     assert.deepEqual(policies, {
       breakers: ['Delete', 'Delete'],
@@ -112,18 +105,18 @@ describe('state tables', () => {
   it('outputs every table name for the CLI', () => {
     const ids = tableLogicalIds();
     for (const id of TABLE_IDS) {
-      assert.deepEqual(json.Outputs?.[OUTPUTS.tableName(id)]?.Value, { Ref: ids[id] }, id);
+      assert.deepEqual(stack.json.Outputs?.[OUTPUTS.tableName(id)]?.Value, { Ref: ids[id] }, id);
     }
-    assert.deepEqual(json.Outputs?.['KeysTableName']?.Value, { Ref: ids.keys });
-    assert.deepEqual(json.Outputs?.['RateLimitsTableName']?.Value, { Ref: ids.rateLimits });
+    assert.deepEqual(stack.json.Outputs?.['KeysTableName']?.Value, { Ref: ids.keys });
+    assert.deepEqual(stack.json.Outputs?.['RateLimitsTableName']?.Value, { Ref: ids.rateLimits });
   });
 });
 
 describe('table grants (least privilege)', () => {
   it('gateway: read/write on breakers, spend, idempotency, cache, rateLimits and tasks; read only on keys', () => {
     const ids = tableLogicalIds();
-    const roleId = roleIdOf(gatewayFunction(json)[1]);
-    const granted = Object.fromEntries(TABLE_IDS.map((id) => [id, actionsOnResource(json, roleId, ids[id])]));
+    const roleId = gatewayRoleId(stack.json);
+    const granted = Object.fromEntries(TABLE_IDS.map((id) => [id, actionsOnResource(stack.json, roleId, ids[id])]));
     assert.deepEqual(granted, {
       breakers: READ_WRITE_ACTIONS,
       spend: READ_WRITE_ACTIONS,
@@ -137,9 +130,9 @@ describe('table grants (least privilege)', () => {
 
   it('worker: read/write on what it uses, nothing at all on keys (no env var either)', () => {
     const ids = tableLogicalIds();
-    const [, worker] = workerFunction(json);
+    const [, worker] = workerFunction(stack.json);
     const roleId = roleIdOf(worker);
-    const granted = Object.fromEntries(TABLE_IDS.map((id) => [id, actionsOnResource(json, roleId, ids[id])]));
+    const granted = Object.fromEntries(TABLE_IDS.map((id) => [id, actionsOnResource(stack.json, roleId, ids[id])]));
     assert.deepEqual(granted, {
       breakers: READ_WRITE_ACTIONS,
       spend: READ_WRITE_ACTIONS,
@@ -158,8 +151,8 @@ describe('table grants (least privilege)', () => {
 
   it('no DynamoDB permission reaches beyond the listed tables (no wildcards, no indexes)', () => {
     const tableIds = new Set(Object.values(tableLogicalIds()));
-    for (const [service, fn] of [['gateway', gatewayFunction(json)[1]], ['worker', workerFunction(json)[1]]] as const) {
-      for (const s of statementsOfRole(json, roleIdOf(fn))) {
+    for (const [service, fn] of [['gateway', gatewayFunction(stack.json)[1]], ['worker', workerFunction(stack.json)[1]]] as const) {
+      for (const s of statementsOfRole(stack.json, roleIdOf(fn))) {
         const actions = [s.Action].flat();
         if (!actions.some((a) => a.startsWith('dynamodb:'))) continue;
         assert.ok(!actions.includes('dynamodb:*'), `${service}: dynamodb:*`);
@@ -177,13 +170,7 @@ describe('table grants (least privilege)', () => {
 
   it('no other role in the stack touches the tables', () => {
     const tableIds = new Set(Object.values(tableLogicalIds()));
-    const allowedRoles = new Set([roleIdOf(gatewayFunction(json)[1]), roleIdOf(workerFunction(json)[1])]);
-    for (const [policyId, policy] of resourcesOfType(json, 'AWS::IAM::Policy')) {
-      const roles = ((policy.Properties?.['Roles'] ?? []) as { Ref?: string }[]).map((r) => r.Ref);
-      const refs = referencedIds(policy.Properties?.['PolicyDocument']);
-      if ([...refs].some((id) => tableIds.has(id))) {
-        assert.ok(roles.every((r) => r !== undefined && allowedRoles.has(r)), `${policyId} grants a table to ${roles.join(', ')}`);
-      }
-    }
+    const touchesTables = (document: unknown) => [...referencedIds(document)].some((id) => tableIds.has(id));
+    assertOnlyFunctionRolesTouch(stack.json, touchesTables, 'a table');
   });
 });

@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
+import { after, before } from 'node:test';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { GatewayStack, type GatewayStackProps } from '../../lib/GatewayStack.js';
@@ -62,6 +63,59 @@ export function writeConfig(scratch: Scratch, name: string, config: unknown): st
   return path;
 }
 
+/**
+ * A scratch directory for the whole test file: made in `before`, removed in `after`. The
+ * returned object reads through to it, so it may be captured at load time but read only in tests.
+ */
+export function useScratch(): Scratch {
+  let scratch: Scratch | undefined;
+  before(() => {
+    scratch = createScratch();
+  });
+  after(() => scratch?.cleanup());
+  const current = (): Scratch => {
+    assert.ok(scratch, 'the scratch directory exists only while the tests run');
+    return scratch;
+  };
+  return {
+    get dir() {
+      return current().dir;
+    },
+    get entry() {
+      return current().entry;
+    },
+    get workerEntry() {
+      return current().workerEntry;
+    },
+    cleanup: () => current().cleanup(),
+  };
+}
+
+/** A test file's scratch directory and the stack synthesized once from it. */
+export interface SynthesizedStack {
+  readonly scratch: Scratch;
+  readonly json: CfnTemplate;
+}
+
+/**
+ * Synthesizes the stack once for the test file (in `before`, after {@link useScratch} made the
+ * scratch directory); `props` may write a config into that directory.
+ */
+export function useSynthesizedStack(props: (scratch: Scratch) => GatewayStackProps = () => ({})): SynthesizedStack {
+  const scratch = useScratch();
+  let json: CfnTemplate | undefined;
+  before(() => {
+    json = synth(scratch, props(scratch)).json;
+  });
+  return {
+    scratch,
+    get json() {
+      assert.ok(json, 'the stack is synthesized only while the tests run');
+      return json;
+    },
+  };
+}
+
 export function synth(scratch: Scratch, props: GatewayStackProps = {}): { template: Template; json: CfnTemplate; stack: GatewayStack } {
   const app = new App({
     context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] },
@@ -94,6 +148,10 @@ export function functionByService(json: CfnTemplate, service: string): [string, 
 
 export const gatewayFunction = (json: CfnTemplate) => functionByService(json, 'breakwater-gateway');
 export const workerFunction = (json: CfnTemplate) => functionByService(json, 'breakwater-worker');
+
+/** Logical ids of the roles the gateway and the worker run with. */
+export const gatewayRoleId = (json: CfnTemplate) => roleIdOf(gatewayFunction(json)[1]);
+export const workerRoleId = (json: CfnTemplate) => roleIdOf(workerFunction(json)[1]);
 
 export function environmentOf(fn: CfnResource): Record<string, unknown> {
   return ((fn.Properties?.['Environment'] as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {});
@@ -145,4 +203,17 @@ export function actionsOnResource(json: CfnTemplate, roleId: string, resourceId:
     if (resourcesOf(s).some((r) => referencedIds(r).has(resourceId))) actionsOf(s).forEach((a) => actions.add(a));
   }
   return [...actions].sort();
+}
+
+/**
+ * Asserts that every IAM policy whose document `touches` (secrets, tables, ...) is attached only
+ * to the gateway's and the worker's roles: no other role in the stack reaches `what`.
+ */
+export function assertOnlyFunctionRolesTouch(json: CfnTemplate, touches: (document: unknown) => boolean, what: string): void {
+  const allowed = new Set([gatewayRoleId(json), workerRoleId(json)]);
+  for (const [policyId, policy] of resourcesOfType(json, 'AWS::IAM::Policy')) {
+    if (!touches(policy.Properties?.['PolicyDocument'])) continue;
+    const roles = ((policy.Properties?.['Roles'] ?? []) as { Ref?: string }[]).map((r) => r.Ref);
+    assert.ok(roles.every((r) => r !== undefined && allowed.has(r)), `${policyId} grants ${what} to ${roles.join(', ')}`);
+  }
 }

@@ -1,31 +1,24 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { App, Duration } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
-import { DLQ_ENV, GatewayStack, OUTPUTS } from '../../lib/GatewayStack.js';
+import { DLQ_ENV, OUTPUTS } from '../../lib/GatewayStack.js';
 import { QUEUE_ENV } from '../../shared/queue/queueEnv.js';
 import {
   actionsOnResource,
-  cdkJsonContext,
-  createScratch,
   environmentOf,
   gatewayFunction,
+  gatewayRoleId,
   resourcesOfType,
-  roleIdOf,
   synth,
+  useSynthesizedStack,
   workerFunction,
+  workerRoleId,
   type CfnTemplate,
-  type Scratch,
 } from './synthStack.js';
 
-let scratch: Scratch;
-let json: CfnTemplate;
-
-before(() => {
-  scratch = createScratch();
-  json = synth(scratch).json;
-});
-after(() => scratch.cleanup());
+const stack = useSynthesizedStack();
+const { scratch } = stack;
 
 interface QueueIds {
   high: string;
@@ -35,7 +28,7 @@ interface QueueIds {
 }
 
 /** Logical ids of the four queues, found through the env vars the gateway reads. */
-function queueIds(template: CfnTemplate = json): QueueIds {
+function queueIds(template: CfnTemplate = stack.json): QueueIds {
   const env = environmentOf(gatewayFunction(template)[1]);
   const ref = (name: string) => {
     const value = env[name] as { Ref?: string } | undefined;
@@ -51,12 +44,12 @@ function queueIds(template: CfnTemplate = json): QueueIds {
   };
 }
 
-const props = (id: string, template: CfnTemplate = json) => template.Resources[id]!.Properties ?? {};
+const props = (id: string, template: CfnTemplate = stack.json) => template.Resources[id]!.Properties ?? {};
 
 describe('task queues', () => {
   it('has a high and a normal queue, each with its own dead-letter queue', () => {
     const ids = queueIds();
-    assert.equal(resourcesOfType(json, 'AWS::SQS::Queue').length, 4);
+    assert.equal(resourcesOfType(stack.json, 'AWS::SQS::Queue').length, 4);
     assert.equal(new Set(Object.values(ids)).size, 4);
     assert.deepEqual(props(ids.high)['RedrivePolicy'], {
       deadLetterTargetArn: { 'Fn::GetAtt': [ids.dlqHigh, 'Arn'] },
@@ -78,7 +71,7 @@ describe('task queues', () => {
   it('denies every request not made over TLS, on every queue', () => {
     const ids = queueIds();
     const enforced = new Set<string>();
-    for (const [, policy] of resourcesOfType(json, 'AWS::SQS::QueuePolicy')) {
+    for (const [, policy] of resourcesOfType(stack.json, 'AWS::SQS::QueuePolicy')) {
       const statements = (policy.Properties?.['PolicyDocument'] as { Statement: Array<Record<string, unknown>> }).Statement;
       const denies = statements.some(
         (s) =>
@@ -95,7 +88,7 @@ describe('task queues', () => {
 
   it('sets the visibility timeout to at least six times the worker timeout', () => {
     const ids = queueIds();
-    const workerTimeout = workerFunction(json)[1].Properties?.['Timeout'] as number;
+    const workerTimeout = workerFunction(stack.json)[1].Properties?.['Timeout'] as number;
     assert.equal(workerTimeout, 120);
     for (const id of [ids.high, ids.normal]) {
       const visibility = props(id)['VisibilityTimeout'] as number;
@@ -113,14 +106,8 @@ describe('task queues', () => {
   });
 
   it("refuses a worker timeout whose visibility timeout would pass SQS's 12 h", () => {
-    const app = new App({ context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] } });
     assert.throws(
-      () =>
-        new GatewayStack(app, 'Breakwater', {
-          entry: scratch.entry,
-          workerEntry: scratch.workerEntry,
-          workerTimeout: Duration.hours(2.5),
-        }),
+      () => synth(scratch, { workerTimeout: Duration.hours(2.5) }),
       /visibility timeout of 54000 s, over SQS's 12 h limit/,
     );
   });
@@ -140,8 +127,8 @@ describe('worker event sources', () => {
 
   it('feeds the worker from both queues, batches of 10, partial batch failures, max concurrency 20 / 5', () => {
     const ids = queueIds();
-    const [workerId] = workerFunction(json);
-    const bySource = new Map(mappings(json).map((m) => [JSON.stringify(m['EventSourceArn']), m]));
+    const [workerId] = workerFunction(stack.json);
+    const bySource = new Map(mappings(stack.json).map((m) => [JSON.stringify(m['EventSourceArn']), m]));
     assert.equal(bySource.size, 2);
     for (const [queueId, concurrency] of [[ids.high, 20], [ids.normal, 5]] as const) {
       const mapping = bySource.get(JSON.stringify({ 'Fn::GetAtt': [queueId, 'Arn'] }));
@@ -172,12 +159,12 @@ describe('worker event sources', () => {
 
   it('does not feed the worker from the dead-letter queues', () => {
     const ids = queueIds();
-    const sources = mappings(json).map((m) => JSON.stringify(m['EventSourceArn']));
+    const sources = mappings(stack.json).map((m) => JSON.stringify(m['EventSourceArn']));
     for (const dlq of [ids.dlqHigh, ids.dlqNormal]) assert.ok(!sources.some((s) => s.includes(dlq)), dlq);
   });
 
   it('runs the worker with the gateway’s runtime, architecture, tracing and bundle config', () => {
-    const [, worker] = workerFunction(json);
+    const [, worker] = workerFunction(stack.json);
     const p = worker.Properties ?? {};
     assert.equal(p['Runtime'], 'nodejs22.x');
     assert.deepEqual(p['Architectures'], ['arm64']);
@@ -194,17 +181,17 @@ describe('worker event sources', () => {
 describe('queue permissions and wiring', () => {
   it('gateway may send to both task queues, and nothing else on SQS', () => {
     const ids = queueIds();
-    const roleId = roleIdOf(gatewayFunction(json)[1]);
+    const roleId = gatewayRoleId(stack.json);
     const send = ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'];
-    assert.deepEqual(actionsOnResource(json, roleId, ids.high), send);
-    assert.deepEqual(actionsOnResource(json, roleId, ids.normal), send);
-    assert.deepEqual(actionsOnResource(json, roleId, ids.dlqHigh), []);
-    assert.deepEqual(actionsOnResource(json, roleId, ids.dlqNormal), []);
+    assert.deepEqual(actionsOnResource(stack.json, roleId, ids.high), send);
+    assert.deepEqual(actionsOnResource(stack.json, roleId, ids.normal), send);
+    assert.deepEqual(actionsOnResource(stack.json, roleId, ids.dlqHigh), []);
+    assert.deepEqual(actionsOnResource(stack.json, roleId, ids.dlqNormal), []);
   });
 
   it('worker may consume both task queues (ChangeMessageVisibility included) and cannot send', () => {
     const ids = queueIds();
-    const roleId = roleIdOf(workerFunction(json)[1]);
+    const roleId = workerRoleId(stack.json);
     const consume = [
       'sqs:ChangeMessageVisibility',
       'sqs:DeleteMessage',
@@ -212,25 +199,25 @@ describe('queue permissions and wiring', () => {
       'sqs:GetQueueUrl',
       'sqs:ReceiveMessage',
     ];
-    assert.deepEqual(actionsOnResource(json, roleId, ids.high), consume);
-    assert.deepEqual(actionsOnResource(json, roleId, ids.normal), consume);
+    assert.deepEqual(actionsOnResource(stack.json, roleId, ids.high), consume);
+    assert.deepEqual(actionsOnResource(stack.json, roleId, ids.normal), consume);
   });
 
   it('tells both functions the queue and dead-letter queue URLs; the worker the max receive count', () => {
     const ids = queueIds();
-    for (const [, fn] of [gatewayFunction(json), workerFunction(json)]) {
+    for (const [, fn] of [gatewayFunction(stack.json), workerFunction(stack.json)]) {
       const env = environmentOf(fn);
       assert.deepEqual(env[QUEUE_ENV.HIGH_URL], { Ref: ids.high });
       assert.deepEqual(env[QUEUE_ENV.NORMAL_URL], { Ref: ids.normal });
       assert.deepEqual(env['BREAKWATER_QUEUE_DLQ_HIGH_URL'], { Ref: ids.dlqHigh });
       assert.deepEqual(env['BREAKWATER_QUEUE_DLQ_NORMAL_URL'], { Ref: ids.dlqNormal });
     }
-    assert.equal(environmentOf(workerFunction(json)[1])['BREAKWATER_QUEUE_MAX_RECEIVE_COUNT'], '5');
+    assert.equal(environmentOf(workerFunction(stack.json)[1])['BREAKWATER_QUEUE_MAX_RECEIVE_COUNT'], '5');
   });
 
   it('outputs the queue and dead-letter queue URLs and ARNs for the CLI', () => {
     const ids = queueIds();
-    const outputs = json.Outputs ?? {};
+    const outputs = stack.json.Outputs ?? {};
     assert.deepEqual(outputs[OUTPUTS.QUEUE_HIGH_URL]?.Value, { Ref: ids.high });
     assert.deepEqual(outputs[OUTPUTS.QUEUE_NORMAL_URL]?.Value, { Ref: ids.normal });
     assert.deepEqual(outputs[OUTPUTS.DLQ_HIGH_URL]?.Value, { Ref: ids.dlqHigh });
@@ -239,7 +226,7 @@ describe('queue permissions and wiring', () => {
     assert.deepEqual(outputs[OUTPUTS.QUEUE_NORMAL_ARN]?.Value, { 'Fn::GetAtt': [ids.normal, 'Arn'] });
     assert.deepEqual(outputs[OUTPUTS.DLQ_HIGH_ARN]?.Value, { 'Fn::GetAtt': [ids.dlqHigh, 'Arn'] });
     assert.deepEqual(outputs[OUTPUTS.DLQ_NORMAL_ARN]?.Value, { 'Fn::GetAtt': [ids.dlqNormal, 'Arn'] });
-    assert.deepEqual(outputs['WorkerFunctionName']?.Value, { Ref: workerFunction(json)[0] });
+    assert.deepEqual(outputs['WorkerFunctionName']?.Value, { Ref: workerFunction(stack.json)[0] });
   });
 
   it('template assertion: the queue shape in one place', () => {

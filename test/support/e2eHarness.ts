@@ -3,7 +3,7 @@ import OpenAI, { APIError } from 'openai';
 import type { RunningServer } from '../../bin/local/apiGatewayServer';
 import type { BreakwaterConfigInput } from '../../shared/config';
 import type { SecretSource } from '../../shared/credentials';
-import type { MockUpstream } from './mockUpstream';
+import { startMockUpstream, type MockUpstream } from './mockUpstream';
 import { startTestGateway, type TestGatewayOptions } from './startGateway';
 
 /** Shared pieces of the end-to-end suite: keys, config builders, clients and error-shape checks. */
@@ -44,6 +44,94 @@ export const tenant = (route: string, allowedRoutes: string[] = []) => ({
 });
 
 export type E2EConfig = BreakwaterConfigInput;
+
+/** `{provider, override_params: {model}}`: a route target that sends `model` to `provider`. */
+export const modelTarget = (provider: string, model: string) => ({ provider, override_params: { model } });
+
+export interface E2EConfigOptions {
+  providers: E2EConfig['providers'];
+  routes: E2EConfig['routes'];
+  /** Default: one tenant owning VIRTUAL_KEY whose default is the first route, the others picked by header. */
+  tenants?: E2EConfig['tenants'];
+  /** Merged over {@link testSettings}. */
+  settings?: Record<string, unknown>;
+}
+
+/** The config most e2e gateways run: the given providers and routes, one tenant, test settings. */
+export function e2eConfig(options: E2EConfigOptions): E2EConfig {
+  const [route = '', ...others] = Object.keys(options.routes ?? {});
+  return {
+    providers: options.providers,
+    routes: options.routes,
+    tenants: options.tenants ?? tenant(route, others),
+    settings: testSettings(options.settings),
+  };
+}
+
+/** Mock upstreams by provider name, with the openai providers that point at them. */
+export interface MockUpstreams<Name extends string> {
+  readonly mocks: Readonly<Record<Name, MockUpstream>>;
+  readonly providers: Record<Name, ReturnType<typeof openaiProvider>>;
+  /** Forgets every mock's script and recorded requests (a suite's beforeEach). */
+  reset(): void;
+  close(): Promise<void>;
+}
+
+/** Starts one mock upstream per name, in order. */
+export async function startMocks<const Name extends string>(names: readonly Name[]): Promise<MockUpstreams<Name>> {
+  const mocks = {} as Record<Name, MockUpstream>;
+  const providers = {} as Record<Name, ReturnType<typeof openaiProvider>>;
+  for (const name of names) {
+    mocks[name] = await startMockUpstream();
+    providers[name] = openaiProvider(mocks[name]);
+  }
+  const all = () => names.map((name) => mocks[name]);
+  return {
+    mocks,
+    providers,
+    reset: () => all().forEach((mock) => mock.reset()),
+    close: async () => {
+      for (const mock of all()) await mock.close();
+    },
+  };
+}
+
+export interface MockedGatewayOptions<Name extends string>
+  extends Omit<TestGatewayOptions, 'config' | 'secrets'>,
+    Omit<E2EConfigOptions, 'providers'> {
+  /** Default: {@link upstreamSecrets} */
+  secrets?: SecretSource;
+  /** Provider names, each an openai provider backed by its own mock upstream. */
+  upstreams: readonly Name[];
+  /** Providers with no mock behind them (an unresolvable host, say), listed after the mocked ones. */
+  otherProviders?: E2EConfig['providers'];
+}
+
+/** Mock upstreams and the real gateway in front of them: what most e2e suites start in `before`. */
+export interface MockedGateway<Name extends string> extends MockUpstreams<Name> {
+  readonly gateway: RunningServer;
+  /** The gateway's chat completions URL, for raw requests. */
+  readonly chatUrl: string;
+}
+
+/** Starts the mocks, then the gateway over them ({@link e2eConfig}); `close()` closes the gateway first. */
+export async function startMockedGateway<const Name extends string>(
+  options: MockedGatewayOptions<Name>,
+): Promise<MockedGateway<Name>> {
+  const { upstreams, otherProviders, routes, tenants, settings, ...gatewayOptions } = options;
+  const mocked = await startMocks(upstreams);
+  const config = e2eConfig({ providers: { ...mocked.providers, ...otherProviders }, routes, tenants, settings });
+  const gateway = await startE2EGateway({ ...gatewayOptions, config });
+  return {
+    ...mocked,
+    gateway,
+    chatUrl: `${gateway.url}/v1/chat/completions`,
+    close: async () => {
+      await gateway.close();
+      await mocked.close();
+    },
+  };
+}
 
 /** An SDK client with its own retries off, so what is measured is the gateway's retries. */
 export const sdkClient = (gatewayUrl: string, apiKey = VIRTUAL_KEY, defaultHeaders?: Record<string, string>) =>
@@ -120,6 +208,21 @@ export async function sdkError(call: Promise<unknown>): Promise<APIError> {
 
 /** The `error` object of an SDK error's body (the SDK keeps `body.error` as `error`). */
 export const sdkErrorBody = (error: APIError) => error.error as OpenAiErrorBody['error'];
+
+/** One entry of an error body's `attempts`. */
+export interface AttemptRecord {
+  target: string;
+  attempt: number;
+  status?: number;
+  error?: string;
+  duration_ms: number;
+}
+
+/** An SDK error's `attempts`, as sent. */
+export const sdkErrorAttempts = (error: APIError) => sdkErrorBody(error).attempts as AttemptRecord[];
+
+/** Attempts without their timings, which vary from run to run. */
+export const withoutDurations = (attempts: readonly AttemptRecord[]) => attempts.map(({ duration_ms: _ms, ...rest }) => rest);
 
 /** Every header value and the body of a response, as one string to search for secrets. */
 export function everythingVisible(headers: Headers | undefined, body: string): string {

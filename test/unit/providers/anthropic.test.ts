@@ -10,11 +10,11 @@ import {
   toAnthropicRequest,
   toFinishReason,
 } from '../../../shared/providers/anthropic';
+import { NOW, choiceOf, textCompletion, toolCallChoice, usageRecord } from './chatFixtures';
 
 type AnthropicConfig = Extract<ProviderConfig, { type: 'anthropic' }>;
 
 const TEST_KEY = 'sk-test-anthropic-0001';
-const NOW = 1_750_000_000;
 const translationConfig = { default_max_tokens: 4096 };
 
 const config = (overrides: Partial<AnthropicConfig> = {}): AnthropicConfig => ({
@@ -232,23 +232,7 @@ describe('fromAnthropicResponse', () => {
       anthropicMessage({ content: [{ type: 'text', text: 'Hello, ' }, { type: 'text', text: 'world.' }] }),
       NOW,
     );
-    assert.deepEqual(out, {
-      id: 'msg_01',
-      object: 'chat.completion',
-      created: NOW,
-      model: 'claude-sonnet-4-5',
-      choices: [
-        { index: 0, message: { role: 'assistant', content: 'Hello, world.' }, finish_reason: 'stop', logprobs: null },
-      ],
-      usage: {
-        prompt_tokens: 12,
-        completion_tokens: 3,
-        total_tokens: 15,
-        prompt_tokens_details: { cached_tokens: 0 },
-        cache_read_input_tokens: 0,
-        cache_creation_input_tokens: 0,
-      },
-    });
+    assert.deepEqual(out, textCompletion('msg_01', 'claude-sonnet-4-5', 'Hello, world.', usageRecord(12, 3, 15)));
   });
 
   it('turns tool_use blocks into tool_calls with null content', () => {
@@ -259,18 +243,7 @@ describe('fromAnthropicResponse', () => {
       }),
       NOW,
     );
-    assert.deepEqual((out.choices as unknown[])[0], {
-      index: 0,
-      message: {
-        role: 'assistant',
-        content: null,
-        tool_calls: [
-          { id: 'toolu_01', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } },
-        ],
-      },
-      finish_reason: 'tool_calls',
-      logprobs: null,
-    });
+    assert.deepEqual(choiceOf(out), toolCallChoice({ id: 'toolu_01', name: 'get_weather', arguments: '{"city":"Paris"}' }));
   });
 
   it('round-trips a tool call back into an Anthropic request', () => {
@@ -284,8 +257,7 @@ describe('fromAnthropicResponse', () => {
       }),
       NOW,
     );
-    const assistant = ((answer.choices as Array<{ message: Record<string, unknown> }>)[0] as { message: Record<string, unknown> })
-      .message;
+    const assistant = choiceOf(answer).message;
     const next = toAnthropicRequest(
       {
         model: 'm',
@@ -318,7 +290,7 @@ describe('fromAnthropicResponse', () => {
     for (const [stopReason, finishReason] of table) {
       assert.equal(toFinishReason(stopReason), finishReason, `stop_reason ${String(stopReason)}`);
       const out = fromAnthropicResponse(anthropicMessage({ stop_reason: stopReason }), NOW);
-      assert.equal((out.choices as Array<{ finish_reason: string }>)[0]?.finish_reason, finishReason);
+      assert.equal(choiceOf(out).finish_reason, finishReason);
     }
   });
 
@@ -329,14 +301,7 @@ describe('fromAnthropicResponse', () => {
       }),
       NOW,
     );
-    assert.deepEqual(out.usage, {
-      prompt_tokens: 1325,
-      completion_tokens: 40,
-      total_tokens: 1365,
-      prompt_tokens_details: { cached_tokens: 1000 },
-      cache_read_input_tokens: 1000,
-      cache_creation_input_tokens: 300,
-    });
+    assert.deepEqual(out.usage, usageRecord(1325, 40, 1365, 1000, 300));
   });
 
   it('throws on a body that is not an Anthropic message', () => {
@@ -394,21 +359,7 @@ describe('AnthropicProvider', () => {
     });
     if (outcome.kind !== 'success') return;
     assert.equal(outcome.status, 200);
-    assert.deepEqual(outcome.body, {
-      id: 'msg_01',
-      object: 'chat.completion',
-      created: NOW,
-      model: 'claude-sonnet-4-5',
-      choices: [{ index: 0, message: { role: 'assistant', content: 'Hello!' }, finish_reason: 'stop', logprobs: null }],
-      usage: {
-        prompt_tokens: 12,
-        completion_tokens: 2,
-        total_tokens: 14,
-        prompt_tokens_details: { cached_tokens: 7 },
-        cache_read_input_tokens: 7,
-        cache_creation_input_tokens: 0,
-      },
-    });
+    assert.deepEqual(outcome.body, textCompletion('msg_01', 'claude-sonnet-4-5', 'Hello!', usageRecord(12, 2, 14, 7)));
   });
 
   it('reports a 529 overload as an http_error with Anthropic\'s message', async () => {

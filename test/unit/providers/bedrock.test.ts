@@ -21,10 +21,10 @@ import {
 } from '../../../shared/providers/bedrock';
 import { createProvider } from '../../../shared/providers/createProvider';
 import { startMockUpstream, type MockUpstream } from '../../support/mockUpstream';
+import { NOW, choiceOf, textCompletion, toolCallChoice, usageRecord } from './chatFixtures';
 
 type BedrockConfig = Extract<ProviderConfig, { type: 'bedrock' }>;
 
-const NOW = 1_750_000_000;
 const MODEL = 'anthropic.claude-3-5-haiku-20241022-v1:0';
 const CONTEXT = { id: 'chatcmpl-req-1', model: MODEL, nowSeconds: NOW };
 const TEST_CREDENTIALS = { accessKeyId: 'AKIATEST', secretAccessKey: 'test' };
@@ -37,9 +37,6 @@ const converseAnswer = (overrides: Record<string, unknown> = {}) => ({
   metrics: { latencyMs: 120 },
   ...overrides,
 });
-
-const choiceOf = (completion: Record<string, unknown>) =>
-  (completion.choices as Array<{ message: Record<string, unknown>; finish_reason: string }>)[0]!;
 
 type ExceptionClass = new (options: { message: string; $metadata: { httpStatusCode: number } }) => Error;
 
@@ -254,21 +251,7 @@ describe('fromConverseResponse', () => {
       }),
       CONTEXT,
     );
-    assert.deepEqual(out, {
-      id: 'chatcmpl-req-1',
-      object: 'chat.completion',
-      created: NOW,
-      model: MODEL,
-      choices: [{ index: 0, message: { role: 'assistant', content: 'Hello there' }, finish_reason: 'stop', logprobs: null }],
-      usage: {
-        prompt_tokens: 12,
-        completion_tokens: 3,
-        total_tokens: 15,
-        prompt_tokens_details: { cached_tokens: 0 },
-        cache_read_input_tokens: 0,
-        cache_creation_input_tokens: 0,
-      },
-    });
+    assert.deepEqual(out, textCompletion('chatcmpl-req-1', MODEL, 'Hello there', usageRecord(12, 3, 15)));
   });
 
   it('turns toolUse blocks into tool_calls with null content', () => {
@@ -284,16 +267,7 @@ describe('fromConverseResponse', () => {
       }),
       CONTEXT,
     );
-    assert.deepEqual(choiceOf(out), {
-      index: 0,
-      message: {
-        role: 'assistant',
-        content: null,
-        tool_calls: [{ id: 'tooluse_1', type: 'function', function: { name: 'weather', arguments: '{"city":"Paris"}' } }],
-      },
-      finish_reason: 'tool_calls',
-      logprobs: null,
-    });
+    assert.deepEqual(choiceOf(out), toolCallChoice({ id: 'tooluse_1', name: 'weather', arguments: '{"city":"Paris"}' }));
   });
 
   it('maps every stop reason', () => {
@@ -321,14 +295,7 @@ describe('fromConverseResponse', () => {
       }),
       CONTEXT,
     );
-    assert.deepEqual(out.usage, {
-      prompt_tokens: 1325,
-      completion_tokens: 40,
-      total_tokens: 1365,
-      prompt_tokens_details: { cached_tokens: 1000 },
-      cache_read_input_tokens: 1000,
-      cache_creation_input_tokens: 300,
-    });
+    assert.deepEqual(out.usage, usageRecord(1325, 40, 1365, 1000, 300));
   });
 
   it('throws on an answer that holds no message', () => {
@@ -460,21 +427,7 @@ describe('BedrockProvider against a loopback Converse stub', () => {
       kind: 'success',
       status: 200,
       headers: { 'x-amzn-requestid': 'req-42' },
-      body: {
-        id: 'chatcmpl-req-42',
-        object: 'chat.completion',
-        created: NOW,
-        model: MODEL,
-        choices: [{ index: 0, message: { role: 'assistant', content: 'Hello!' }, finish_reason: 'stop', logprobs: null }],
-        usage: {
-          prompt_tokens: 110,
-          completion_tokens: 2,
-          total_tokens: 112,
-          prompt_tokens_details: { cached_tokens: 100 },
-          cache_read_input_tokens: 100,
-          cache_creation_input_tokens: 0,
-        },
-      },
+      body: textCompletion('chatcmpl-req-42', MODEL, 'Hello!', usageRecord(110, 2, 112, 100)),
     });
   });
 
