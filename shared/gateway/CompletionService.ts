@@ -10,7 +10,7 @@ import type { RateLimitPermit } from '../ratelimit/FleetRateLimiter';
 import { isGatewayError } from '../errors';
 import type { Operation, ProviderAdapter } from '../providers';
 import type { Clock, Deadline, RandomSource, RetryBudgets } from '../resilience';
-import { executeRoute, leaves, type AttemptObserver, type RouteResult, type TargetNode } from '../routing';
+import { executeRoute, leaves, type AttemptObserver, type RouteNode, type RouteResult, type TargetNode } from '../routing';
 import type { GatewayServices } from './GatewayServices';
 import type { Principal } from './Principal';
 import { reserveSpend } from './reserveSpend';
@@ -53,6 +53,12 @@ export const RESPONSE_HEADERS = {
   CACHE: 'x-breakwater-cache',
 } as const;
 
+/** Every model a request on this route may be answered by: the dearest sets the worst case. */
+const candidateModelsOf = (route: RouteNode, body: Record<string, unknown>) =>
+  leaves(route)
+    .filter((target) => target.weight > 0)
+    .map((target) => target.model ?? String(body.model));
+
 /** USD with enough digits for a sub-cent call, without float noise (0.000135, not 0.00013500000000000003). */
 const usd = (value: number) => String(Number(value.toFixed(9)));
 
@@ -69,9 +75,7 @@ export class CompletionService {
     const { principal, routeName, operation, body } = request;
     const { policy } = principal;
     const route = config.routes.get(routeName)!;
-    const candidateModels = leaves(route)
-      .filter((target) => target.weight > 0)
-      .map((target) => target.model ?? String(body.model));
+    const candidateModels = candidateModelsOf(route, body);
     const started = clock.now();
 
     // Only a tpm limit needs the token estimate; on the common path it is not worth its cost.
@@ -190,10 +194,7 @@ export class CompletionService {
 
   /** Refuses (400) a request whose worst case can never fit the caller's caps, with no store call. */
   checkFits(principal: Principal, routeName: string, body: Record<string, unknown>): void {
-    const route = this.deps.config.routes.get(routeName)!;
-    const candidateModels = leaves(route)
-      .filter((target) => target.weight > 0)
-      .map((target) => target.model ?? String(body.model));
+    const candidateModels = candidateModelsOf(this.deps.config.routes.get(routeName)!, body);
     this.deps.services.spend?.checkFits({ tenant: principal.tenant.name, policy: principal.policy, candidateModels, body });
   }
 
