@@ -1,4 +1,4 @@
-import type { Clock } from '../../shared/resilience';
+import { systemClock, type Clock } from '../../shared/resilience';
 
 /** A real clock (real sleeps) that a test can move forward at once, e.g. past a TTL or a grace period. */
 export interface OffsetClock extends Clock {
@@ -31,18 +31,6 @@ export function offsetClock(): OffsetClock {
       offset = frozenAt - Date.now();
       frozenAt = undefined;
     },
-    sleep: (ms, signal) =>
-      new Promise<void>((resolve, reject) => {
-        if (signal?.aborted) return reject(signal.reason);
-        const onAbort = () => {
-          clearTimeout(timer);
-          reject(signal?.reason);
-        };
-        const timer = setTimeout(() => {
-          signal?.removeEventListener('abort', onAbort);
-          resolve();
-        }, ms);
-        signal?.addEventListener('abort', onAbort, { once: true });
-      }),
+    sleep: systemClock.sleep,
   };
 }
