@@ -1,6 +1,6 @@
 import type { CompiledConfig } from '../../shared/config';
 import { GatewayError } from '../../shared/errors';
-import { RESPONSE_HEADERS, type CompletionService } from '../../shared/gateway';
+import { mergePolicies, RESPONSE_HEADERS, type CompletionService } from '../../shared/gateway';
 import { Deadline, requestBudgetMs, type Clock } from '../../shared/resilience';
 import type { ExecuteTask } from '../../shared/tasks';
 
@@ -23,8 +23,15 @@ export function executeTaskWith(completions: CompletionService, config: Compiled
       }),
     );
     const outcome = await completions.complete({
-      // The worker never sees the agent's key: tasks are limited and billed per tenant.
-      principal: { tenant, keyPrefix: task.keyPrefix ?? 'task', keyId: `tenant:${tenant.name}`, policy: tenant.policy },
+      // The worker never sees the agent's key: the key's policy as it was at submit time travels
+      // with the task, so its limits and caps apply here too (tasks without one: the tenant's).
+      principal: {
+        tenant,
+        keyPrefix: task.keyPrefix ?? 'task',
+        keyId: task.keyId ?? `tenant:${tenant.name}`,
+        policy: task.keyPolicy ? mergePolicies(tenant.policy, task.keyPolicy) : tenant.policy,
+        keyPolicy: task.keyPolicy,
+      },
       routeName: tenant.route,
       operation: 'chat',
       body: task.request,

@@ -182,6 +182,8 @@ export class GatewayApp {
     const { id, status } = await tasks.submit({
       tenant: principal.tenant.name,
       keyPrefix: principal.keyPrefix,
+      keyId: principal.keyId,
+      keyPolicy: principal.keyPolicy,
       body: event.body,
       idempotencyKey,
     });

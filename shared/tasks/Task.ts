@@ -1,4 +1,5 @@
 import type { ChatCompletionRequest } from '../gateway/requestSchemas';
+import type { KeyPolicy } from '../keys/keyPolicy';
 import type { TaskPriority, TaskStatus } from './taskStatus';
 
 /** Why a task failed (or last failed, while it waits for a retry): the gateway's error code. */
@@ -22,6 +23,10 @@ export interface Task extends TaskRef {
   metadata?: Record<string, unknown>;
   /** The submitting key's public prefix, for audit; never the key itself. */
   keyPrefix?: string;
+  /** The submitting key's id (its hash), so the worker counts the task against the key's limits. */
+  keyId?: string;
+  /** The submitting key's own policy when the task was accepted: the worker has no key store. */
+  keyPolicy?: KeyPolicy;
   /** SHA-256 of the canonical submission: tells a retried submit from a reused Idempotency-Key. */
   submissionHash: string;
   /** Claims taken so far (each is one run of the request). */

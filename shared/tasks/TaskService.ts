@@ -2,6 +2,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../cache/cacheKey';
 import { GatewayError } from '../errors';
+import type { KeyPolicy } from '../keys/keyPolicy';
 import type { Clock } from '../resilience/clock';
 import type { Task, TaskView } from './Task';
 import { toTaskView } from './Task';
@@ -31,6 +32,9 @@ export interface SubmitTaskInput {
   tenant: string;
   /** The submitting key's public prefix, kept for audit. */
   keyPrefix?: string;
+  /** The submitting key's id and own policy, so the worker applies the key's limits and caps. */
+  keyId?: string;
+  keyPolicy?: KeyPolicy;
   /** The parsed JSON body of `POST /v1/tasks`, validated here. */
   body: unknown;
   /** The `Idempotency-Key` header, already parsed; the same key names the same task. */
@@ -78,6 +82,8 @@ export class TaskService {
       callbackUrl: submission.callback_url,
       metadata: submission.metadata,
       keyPrefix: input.keyPrefix,
+      keyId: input.keyId,
+      keyPolicy: input.keyPolicy,
       submissionHash: createHash('sha256').update(canonicalJson(submission)).digest('hex'),
       attempts: 0,
       createdAt: now,
