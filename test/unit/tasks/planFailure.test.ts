@@ -77,7 +77,7 @@ describe('planFailure', () => {
   });
 
   it("records an unexpected error without its message, which could carry anything", () => {
-    assert.deepEqual(planFailure(new TypeError('secret sk-live-123 in a stack'), first), {
+    assert.deepEqual(planFailure(new TypeError('secret sk-test-canary-123 in a stack'), first), {
       kind: 'retry',
       error: { code: 'internal_error', message: 'the worker failed unexpectedly (TypeError)' },
       redelivery: { kind: 'backoff' },
