@@ -6,7 +6,7 @@
  * and tasks go through in-process fauxqs queues to the worker handler, fed by a poller that acts
  * as Lambda's SQS event source mapping would.
  */
-import { isConfigError } from './local/isConfigError';
+import { isConfigError } from '../shared/config/ConfigError';
 import { startApiGatewayServer } from './local/apiGatewayServer';
 import { startLocalDynamo } from './local/localDynamo';
 import { startLocalSecretsManager } from './local/localSecretsManager';

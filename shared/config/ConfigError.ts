@@ -23,3 +23,7 @@ export function formatPath(path: ReadonlyArray<PropertyKey>): string {
     return out ? `${out}.${String(segment)}` : String(segment);
   }, '');
 }
+
+/** By flag rather than `instanceof`, which a second copy of the module in a bundle would defeat. */
+export const isConfigError = (error: unknown): error is ConfigError =>
+  typeof error === 'object' && error !== null && (error as { isConfigError?: unknown }).isConfigError === true;

@@ -1,3 +1,3 @@
 export { compileConfig, loadConfigFile, DEFAULT_RETRY, type CompiledConfig, type Settings, type TenantConfig } from './compileConfig';
-export { ConfigError, formatPath, type ConfigIssue } from './ConfigError';
+export { ConfigError, formatPath, isConfigError, type ConfigIssue } from './ConfigError';
 export * from './schema';

@@ -1,4 +1,5 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { awsEndpointOptions } from '../stores/awsEndpoint';
 
 export interface SecretsManagerClientOptions {
   /** Overrides the endpoint; the SDK also honours `AWS_ENDPOINT_URL_SECRETS_MANAGER` on its own. */
@@ -13,12 +14,8 @@ export interface SecretsManagerClientOptions {
  * the engine falls back instead.
  */
 export function createSecretsManagerClient(options: SecretsManagerClientOptions = {}): SecretsManagerClient {
-  const local = options.endpoint !== undefined && /^https?:\/\/(127\.0\.0\.1|localhost)/.test(options.endpoint);
   return new SecretsManagerClient({
-    endpoint: options.endpoint,
-    region: options.region ?? process.env.AWS_REGION ?? (local ? 'local' : undefined),
-    // The local endpoint accepts any credentials; real AWS uses the function's role.
-    ...(local ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
+    ...awsEndpointOptions(options.endpoint, options.region),
     maxAttempts: 2,
     requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000 },
   });

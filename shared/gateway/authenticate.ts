@@ -1,11 +1,8 @@
-import { createHash } from 'node:crypto';
 import type { TenantConfig } from '../config';
 import { GatewayError } from '../errors';
 import type { KeyResolver } from '../keys/KeyResolver';
-import { displayPrefix } from '../keys/virtualKey';
+import { displayPrefix, hashKey } from '../keys/virtualKey';
 import { mergePolicies, type Principal } from './Principal';
-
-const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
 
 /**
  * Turns the request's virtual key into a {@link Principal}. Keys are looked up by their SHA-256
@@ -21,14 +18,16 @@ export class Authenticator {
     private readonly tenants: ReadonlyMap<string, TenantConfig>,
     private readonly resolver?: KeyResolver,
   ) {
-    for (const tenant of tenants.values()) for (const key of tenant.keys) this.configKeys.set(sha256(key), tenant);
+    // With a key store the config's keys are only seeds, looked up there like any other.
+    if (!resolver) for (const tenant of tenants.values()) for (const key of tenant.keys) this.configKeys.set(hashKey(key), tenant);
   }
 
   async authenticate(headers: Readonly<Record<string, string | undefined>>): Promise<Principal> {
     const key = presentedKey(headers);
     if (!key) throw new GatewayError('invalid_api_key', 'missing API key: send `Authorization: Bearer <virtual key>`');
-    const keyId = sha256(key);
     if (!this.resolver) {
+      // The resolver hashes on its own path; only this one needs the hash here.
+      const keyId = hashKey(key);
       const tenant = this.configKeys.get(keyId);
       if (!tenant) throw new GatewayError('invalid_api_key', 'invalid API key');
       return { tenant, keyPrefix: displayPrefix(key), keyId, policy: tenant.policy };

@@ -1,4 +1,5 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { awsEndpointOptions } from '../stores/awsEndpoint';
 
 export interface SqsClientOptions {
   /** Overrides the endpoint; unset, `AWS_ENDPOINT_URL_SQS` is read (the local emulator sets it). */
@@ -17,12 +18,9 @@ export interface SqsClientOptions {
  */
 export function createSqsClient(options: SqsClientOptions = {}): SQSClient {
   const endpoint = options.endpoint ?? process.env.AWS_ENDPOINT_URL_SQS;
-  const local = endpoint !== undefined && /^https?:\/\/(127\.0\.0\.1|localhost|\[::1\])/.test(endpoint);
   return new SQSClient({
-    endpoint,
-    region: options.region ?? process.env.AWS_REGION ?? (local ? 'us-east-1' : undefined),
-    // Emulators accept any credentials; real AWS uses the function's role.
-    ...(local ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
+    // fauxqs builds queue ARNs and URLs from a real-looking region.
+    ...awsEndpointOptions(endpoint, options.region, 'us-east-1'),
     ...(endpoint !== undefined ? { useQueueUrlAsEndpoint: false } : {}),
     maxAttempts: 3,
     requestHandler: { connectionTimeout: 1_000, requestTimeout: options.requestTimeoutMs ?? 5_000 },

@@ -1,5 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { awsEndpointOptions } from '../awsEndpoint';
 
 export interface DynamoClientOptions {
   /** Overrides the endpoint; the SDK also honours `AWS_ENDPOINT_URL_DYNAMODB` on its own. */
@@ -18,12 +19,8 @@ export interface DynamoClients {
  * caller has a stated degraded mode instead (fail closed, in-container fallback...).
  */
 export function createDynamoClients(options: DynamoClientOptions = {}): DynamoClients {
-  const local = options.endpoint !== undefined && /^https?:\/\/(127\.0\.0\.1|localhost)/.test(options.endpoint);
   const client = new DynamoDBClient({
-    endpoint: options.endpoint,
-    region: options.region ?? process.env.AWS_REGION ?? (local ? 'local' : undefined),
-    // Emulators accept any credentials; real AWS uses the function's role.
-    ...(local ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
+    ...awsEndpointOptions(options.endpoint, options.region),
     maxAttempts: 2,
     requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000 },
   });
