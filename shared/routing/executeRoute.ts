@@ -244,7 +244,9 @@ export class RouteExecution {
         details: { attempts },
       });
     }
-    if (outcome.kind === 'http_error' && isClientErrorStatus(outcome.status) && !DEFAULT_FALLBACK_LIKE.has(outcome.status)) {
+    // The client's own mistake (a 4xx the classification table never retries) goes back as a 4xx;
+    // throttling and timeouts (408, 425, 429) are the targets' trouble: the 503 below.
+    if (outcome.kind === 'http_error' && isClientErrorStatus(outcome.status) && classifyStatus(outcome.status) === 'fatal') {
       if (outcome.status === 401 || outcome.status === 403) {
         return new GatewayError('upstream_auth_failed', `${failure.label} refused Breakwater's credential (${outcome.status})`, {
           details: { attempts },
@@ -255,16 +257,13 @@ export class RouteExecution {
         details: { attempts },
       });
     }
-    const waits = this.attempts.length > 0 && failure.retryAfterMs !== undefined ? failure.retryAfterMs : undefined;
+    const waits = failure.retryAfterMs;
     return new GatewayError('all_targets_failed', `every target failed: ${summary}`, {
       details: { attempts },
       headers: waits !== undefined ? { 'retry-after': String(Math.max(1, Math.ceil(waits / 1000))) } : undefined,
     });
   }
 }
-
-/** Client-side statuses that still mean "the target is struggling", not "your request is wrong". */
-const DEFAULT_FALLBACK_LIKE: ReadonlySet<number> = new Set([408, 425, 429]);
 
 export const executeRoute = (root: RouteNode, request: RouteRequest, deps: RouteExecutorDeps): Promise<RouteResult> =>
   new RouteExecution(request, deps).run(root);
