@@ -351,7 +351,7 @@ describe('converseErrorOutcome', () => {
       reason: 'no AWS credentials: Could not load credentials from any providers',
     });
     const denied = serviceError(AccessDeniedException, 403);
-    denied.message = 'User AKIAABCDEFGHIJKLMNOP is not authorized';
+    denied.message = 'User AKIAIOSFODNN7EXAMPLE is not authorized';
     assert.equal((converseErrorOutcome(denied) as { message: string }).message, 'User [redacted] is not authorized');
   });
 });
