@@ -30,6 +30,8 @@ export interface TenantConfig {
 /** Settings that belong to a route as a whole rather than to its targets. */
 export interface RouteOptions {
   cache?: CacheConfig;
+  /** What a stream cut after its first byte does. @default 'error' */
+  streamRecovery: 'error' | 'continue';
 }
 
 /** The config after validation, defaults and inheritance: what the engine runs on. */
@@ -55,6 +57,11 @@ export const DEFAULT_RETRY: ResolvedRetry = {
 };
 /** LLM answers can take long; 20 s leaves room for one fallback inside the 27 s deadline. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 20_000;
+/**
+ * Once tokens flow, a healthy upstream sends something at least every few seconds (Anthropic
+ * pings every ~10 s while it thinks); 30 s of silence is a stalled stream.
+ */
+export const DEFAULT_STREAM_IDLE_TIMEOUT_MS = 30_000;
 /** Without `on_status_codes`, a group falls back on throttling, timeouts and every 5xx. */
 export const DEFAULT_FALLBACK_STATUSES: ReadonlySet<number> = new Set([
   408, 425, 429, ...Array.from({ length: 100 }, (_, i) => 500 + i),
@@ -78,6 +85,9 @@ function resolveRetry(config: RetryConfig | undefined, inherited: ResolvedRetry)
 interface Inherited {
   retry: ResolvedRetry;
   requestTimeoutMs: number;
+  /** Undefined: the attempt's own request timeout. */
+  streamFirstTokenTimeoutMs?: number;
+  streamIdleTimeoutMs: number;
   fallbackOn: ReadonlySet<number>;
   breaker: ResolvedBreakerConfig;
 }
@@ -90,11 +100,15 @@ class RouteCompiler {
     const here: Inherited = {
       retry: resolveRetry(target.retry, inherited.retry),
       requestTimeoutMs: target.request_timeout ?? inherited.requestTimeoutMs,
+      streamFirstTokenTimeoutMs: target.stream_first_token_timeout ?? inherited.streamFirstTokenTimeoutMs,
+      streamIdleTimeoutMs: target.stream_idle_timeout ?? inherited.streamIdleTimeoutMs,
       fallbackOn: target.strategy?.on_status_codes ? new Set(target.strategy.on_status_codes) : inherited.fallbackOn,
       breaker: resolveBreakerConfig(target.circuit_breaker, inherited.breaker),
     };
-    if (target.cache && path.length > 2) {
-      this.issues.push({ path: formatPath([...path, 'cache']), message: 'cache is set on the route itself, not on a nested target' });
+    for (const field of ['cache', 'stream_recovery'] as const) {
+      if (target[field] !== undefined && path.length > 2) {
+        this.issues.push({ path: formatPath([...path, field]), message: `${field} is set on the route itself, not on a nested target` });
+      }
     }
     const weight = target.weight ?? 1;
 
@@ -131,6 +145,10 @@ class RouteCompiler {
       overrideParams: target.override_params ?? {},
       retry: here.retry,
       requestTimeoutMs: here.requestTimeoutMs,
+      stream: {
+        firstTokenTimeoutMs: here.streamFirstTokenTimeoutMs ?? here.requestTimeoutMs,
+        idleTimeoutMs: here.streamIdleTimeoutMs,
+      },
       breaker: here.breaker,
       weight,
     };
@@ -182,6 +200,7 @@ export function compileConfig(raw: unknown, source = 'config'): CompiledConfig {
   const root: Inherited = {
     retry: DEFAULT_RETRY,
     requestTimeoutMs: DEFAULT_REQUEST_TIMEOUT_MS,
+    streamIdleTimeoutMs: DEFAULT_STREAM_IDLE_TIMEOUT_MS,
     fallbackOn: DEFAULT_FALLBACK_STATUSES,
     breaker: DEFAULT_BREAKER_CONFIG,
   };
@@ -191,7 +210,7 @@ export function compileConfig(raw: unknown, source = 'config'): CompiledConfig {
   for (const [name, route] of Object.entries(config.routes)) {
     const node = compiler.compile(route, ['routes', name], root);
     if (node) routes.set(name, node);
-    routeOptions.set(name, { cache: route.cache });
+    routeOptions.set(name, { cache: route.cache, streamRecovery: route.stream_recovery ?? 'error' });
   }
 
   const issues = compiler.issues;

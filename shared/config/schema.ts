@@ -48,6 +48,19 @@ export const targetSchema = z
     retry: retrySchema.optional(),
     /** Per-attempt timeout in ms, inherited by nested targets. */
     request_timeout: positiveMs.optional(),
+    /**
+     * Streaming: ms from an attempt's start to its first content event (a stalled upstream
+     * fails over instead of hanging). Inherited; defaults to the attempt's `request_timeout`.
+     */
+    stream_first_token_timeout: positiveMs.optional(),
+    /** Streaming: the longest gap in ms between two events once the answer has started. Inherited. */
+    stream_idle_timeout: positiveMs.optional(),
+    /**
+     * Streaming, read on the route itself: what a stream cut after its first byte does.
+     * `error` (default) ends it with an error event; `continue` sends the partial answer to the
+     * next prefill-capable target as an assistant prefill and streams its continuation on.
+     */
+    stream_recovery: z.enum(['error', 'continue']).optional(),
     strategy: strategySchema.optional(),
     /** Fleet-wide breaker settings (Portkey 2.0 cb_config names), inherited by nested targets. */
     circuit_breaker: circuitBreakerConfigSchema.optional(),
@@ -120,6 +133,11 @@ const simulatedProviderSchema = z.strictObject({
   status_mix: z.partialRecord(z.enum(SIMULATED_FAILURES), z.number().min(0)).default({ '503': 1 }),
   /** Retry-After (seconds) sent with `429_retry_after` failures. */
   retry_after_s: z.number().min(0).default(1),
+  /**
+   * Streaming: ms between two word chunks of a streamed answer, so a stream looks like one.
+   * @default 5
+   */
+  stream_chunk_delay_ms: z.number().min(0).default(5),
 });
 
 export const providerSchema = z.discriminatedUnion('type', [
@@ -145,8 +163,11 @@ export const tenantSchema = keyPolicySchema.extend({
 });
 
 export const settingsSchema = z.strictObject({
-  /** Ceiling on one request, whatever Lambda's remaining time. Below API Gateway's 29 s. */
-  max_request_ms: positiveMs.default(27_000),
+  /**
+   * Ceiling on one request, whatever Lambda's remaining time. Every route uses API Gateway's
+   * streaming integration, which lifts its 29 s limit: long generations take minutes.
+   */
+  max_request_ms: positiveMs.default(300_000),
   /** Kept back from Lambda's remaining time to answer before the function is killed. */
   lambda_margin_ms: z.number().int().min(0).default(1_000),
   max_body_bytes: positiveMs.default(4 * 1024 * 1024),

@@ -28,6 +28,8 @@ export const ERROR_CODES = {
   auth_unavailable: { status: 503, type: 'api_error' },
   task_queue_unavailable: { status: 503, type: 'api_error' },
   idempotency_unavailable: { status: 503, type: 'api_error' },
+  /** A stream failed after its first byte; sent as the stream's last event, never as a status. */
+  stream_interrupted: { status: 502, type: 'api_error' },
   deadline_exceeded: { status: 504, type: 'api_error' },
 } as const satisfies Record<string, { status: number; type: string }>;
 

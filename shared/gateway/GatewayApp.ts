@@ -1,7 +1,9 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
+import { chatSseResponse, type GatewayResponse } from '../api/chat/sseResponse';
+import type { StreamEvent } from '../stream';
 import { endUserOf } from '../budget/endUser';
 import { assertCallbackUrl } from '../callbacks/checkCallbackUrl';
 import { PriceTable } from '../budget/prices';
@@ -14,7 +16,7 @@ import { leaves, type AttemptObserver, type RouteNode, type TargetNode } from '.
 import { screenInput } from '../security';
 import { parseTaskSubmission } from '../tasks/taskSubmission';
 import { Authenticator } from './authenticate';
-import { CompletionService } from './CompletionService';
+import { CompletionService, replayStream, type StreamedCompletion } from './CompletionService';
 import type { GatewayServices } from './GatewayServices';
 import type { Principal } from './Principal';
 import { chatCompletionRequestSchema, embeddingsRequestSchema } from './requestSchemas';
@@ -36,7 +38,9 @@ export const BREAKWATER_HEADERS = {
   REPLAYED: 'idempotent-replayed',
 } as const;
 
-type Handler = (event: APIGatewayProxyEvent, context: Context, requestId: string) => Promise<APIGatewayProxyResult>;
+type Handler = (event: APIGatewayProxyEvent, context: Context, requestId: string) => Promise<GatewayResponse>;
+
+export type { GatewayResponse };
 
 /**
  * The gateway's HTTP API, independent of Middy: the Lambda handler wraps it in middlewares,
@@ -78,7 +82,7 @@ export class GatewayApp {
     };
   }
 
-  handle = async (event: APIGatewayProxyEvent, context: Context): Promise<APIGatewayProxyResult> => {
+  handle = async (event: APIGatewayProxyEvent, context: Context): Promise<GatewayResponse> => {
     const requestId = event.requestContext?.requestId ?? context.awsRequestId;
     const path = event.path.length > 1 ? event.path.replace(/\/+$/, '') : event.path;
     const modelId = /^\/v1\/models\/(.+)$/.exec(path)?.[1];
@@ -110,9 +114,9 @@ export class GatewayApp {
       operation === 'chat'
         ? validateBody(chatCompletionRequestSchema, rawBody)
         : validateBody(embeddingsRequestSchema, rawBody);
-    if ('stream' in body && body.stream === true) {
-      throw new GatewayError('streaming_unsupported', 'stream: true is not supported yet; send stream: false', {
-        details: { param: 'stream' },
+    if (body.stream === true && typeof body.n === 'number' && body.n > 1) {
+      throw new GatewayError('invalid_request', 'a streamed request takes one choice: leave `n` out or set it to 1', {
+        details: { param: 'n' },
       });
     }
     const routeName = this.routeFor(principal, headers[BREAKWATER_HEADERS.ROUTE]);
@@ -126,41 +130,91 @@ export class GatewayApp {
     event: APIGatewayProxyEvent,
     context: Context,
     requestId: string,
-  ): Promise<APIGatewayProxyResult> {
+  ): Promise<GatewayResponse> {
     const { principal, routeName, body } = await this.admit(operation, event.headers, event.body);
     const idempotencyKey = parseIdempotencyKey(event.headers[BREAKWATER_HEADERS.IDEMPOTENCY_KEY]);
     const { settings } = this.deps.config;
-    const serve = async (): Promise<APIGatewayProxyResult> => {
-      const deadline = Deadline.after(
+    const completionRequest = () => ({
+      principal,
+      routeName,
+      operation,
+      body,
+      deadline: Deadline.after(
         this.deps.clock,
         requestBudgetMs({
           lambdaRemainingMs: context.getRemainingTimeInMillis?.(),
           marginMs: settings.lambda_margin_ms,
           maxRequestMs: settings.max_request_ms,
         }),
-      );
-      const outcome = await this.completions.complete({
-        principal,
-        routeName,
-        operation,
-        body,
-        deadline,
-        endUser: endUserOf(body, event.headers),
-      });
+      ),
+      endUser: endUserOf(body, event.headers),
+    });
+    const { idempotency } = this.services;
+    const idempotent = idempotencyKey && idempotency
+      ? <T>(execute: () => Promise<T>) =>
+          idempotency.run({
+            tenant: principal.tenant.name,
+            key: idempotencyKey,
+            payload: { operation, route: routeName, body },
+            lambdaContext: context,
+            execute,
+          })
+      : undefined;
+
+    if (body.stream === true) {
+      const includeUsage = (body.stream_options as { include_usage?: boolean } | null | undefined)?.include_usage === true;
+      const sse = (streamed: StreamedCompletion, headers?: Record<string, string>) =>
+        chatSseResponse(streamed, { includeUsage, requestId, headers });
+      if (!idempotent) return sse(await this.completions.stream(completionRequest()));
+      return this.streamIdempotently(idempotent, () => this.completions.stream(completionRequest()), sse, requestId);
+    }
+
+    const serve = async (): Promise<GatewayResponse> => {
+      const outcome = await this.completions.complete(completionRequest());
       return json(200, outcome.body, requestId, outcome.headers);
     };
-
-    const { idempotency } = this.services;
-    if (!idempotencyKey || !idempotency) return serve();
-    const { value, replayed } = await idempotency.run({
-      tenant: principal.tenant.name,
-      key: idempotencyKey,
-      payload: { operation, route: routeName, body },
-      lambdaContext: context,
-      execute: serve,
-    });
+    if (!idempotent) return serve();
+    const { value, replayed } = await idempotent(serve);
     if (!replayed) return value;
     return { ...value, headers: { ...value.headers, [BREAKWATER_HEADERS.REQUEST_ID]: requestId, [BREAKWATER_HEADERS.REPLAYED]: 'true' } };
+  }
+
+  /**
+   * A stream under an Idempotency-Key. The first request streams as it comes while the key is
+   * held; its assembled answer is stored when the stream completes (a stream that breaks is
+   * not, and releases the key). A replay streams the stored answer back. Whichever comes first,
+   * the stream's head or the stored answer, is what this request gets.
+   */
+  private async streamIdempotently(
+    idempotent: <T>(execute: () => Promise<T>) => Promise<{ value: T; replayed: boolean }>,
+    open: () => Promise<StreamedCompletion>,
+    sse: (streamed: StreamedCompletion, headers?: Record<string, string>) => GatewayResponse,
+    requestId: string,
+  ): Promise<GatewayResponse> {
+    type Stored = { statusCode: number; headers: Record<string, string>; body: string };
+    let live: ((streamed: StreamedCompletion) => void) | undefined;
+    const head = new Promise<StreamedCompletion>((resolve) => {
+      live = resolve;
+    });
+    const run = idempotent<Stored>(async () => {
+      const streamed = await open();
+      const ended = new Promise<boolean>((resolve) => {
+        live!({ ...streamed, events: trackEnd(streamed.events, resolve) });
+      });
+      const body = (await ended) ? streamed.completed() : undefined;
+      // A throw is never stored: a stream that broke or was left releases the key.
+      if (!body) throw new GatewayError('stream_interrupted', 'the stream did not complete; it is not stored for replay');
+      return { statusCode: 200, headers: streamed.headers, body: JSON.stringify(body) };
+    });
+    const first = await Promise.race([head.then((streamed) => ({ streamed })), run.then((stored) => ({ stored }))]);
+    if ('streamed' in first) {
+      // The client has its answer; what the store does with it afterwards is logged there.
+      run.catch(() => undefined);
+      return sse(first.streamed);
+    }
+    const { value } = first.stored;
+    const stored = JSON.parse(value.body) as Record<string, unknown>;
+    return sse(replayStream(stored, value.headers), { [BREAKWATER_HEADERS.REQUEST_ID]: requestId, [BREAKWATER_HEADERS.REPLAYED]: 'true' });
   }
 
   /**
@@ -168,7 +222,7 @@ export class GatewayApp {
    * submit time (a bad body, a disallowed model, screening, a private callback URL), so nothing
    * that can only fail is ever queued. Tasks run on the tenant's own route.
    */
-  private async submitTask(event: APIGatewayProxyEvent, requestId: string): Promise<APIGatewayProxyResult> {
+  private async submitTask(event: APIGatewayProxyEvent, requestId: string): Promise<GatewayResponse> {
     const tasks = this.tasksService();
     const principal = await this.auth.authenticate(event.headers);
     const submission = parseTaskSubmission(event.body);
@@ -211,7 +265,7 @@ export class GatewayApp {
     return this.services.tasks;
   }
 
-  private async listModels(event: APIGatewayProxyEvent, requestId: string): Promise<APIGatewayProxyResult> {
+  private async listModels(event: APIGatewayProxyEvent, requestId: string): Promise<GatewayResponse> {
     const principal = await this.auth.authenticate(event.headers);
     return json(200, { object: 'list', data: [...this.reachableModels(principal).values()] }, requestId);
   }
@@ -307,10 +361,21 @@ function json(
   body: unknown,
   requestId: string,
   headers: Record<string, string> = {},
-): APIGatewayProxyResult {
+): GatewayResponse {
   return {
     statusCode,
     headers: { 'content-type': 'application/json', [BREAKWATER_HEADERS.REQUEST_ID]: requestId, ...headers },
     body: JSON.stringify(body),
   };
+}
+
+/** Passes the events on and says, once, whether they ran to their end. */
+async function* trackEnd(events: AsyncGenerator<StreamEvent>, onEnd: (completed: boolean) => void): AsyncGenerator<StreamEvent> {
+  let completed = false;
+  try {
+    yield* events;
+    completed = true;
+  } finally {
+    onEnd(completed);
+  }
 }

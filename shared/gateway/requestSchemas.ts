@@ -41,7 +41,8 @@ const tool = z.looseObject({
 export const chatCompletionRequestSchema = z.looseObject({
   model: z.string().min(1),
   messages: z.array(message).min(1),
-  stream: z.boolean().optional(),
+  stream: z.boolean().nullish(),
+  stream_options: z.looseObject({ include_usage: z.boolean().optional() }).nullish(),
   temperature: z.number().min(0).max(2).nullish(),
   top_p: z.number().min(0).max(1).nullish(),
   n: z.number().int().min(1).max(128).nullish(),

@@ -1,5 +1,6 @@
 import type { SecretSource } from '../credentials';
 import type { Clock, RandomSource } from '../resilience';
+import type { StreamEvent } from '../stream/StreamEvent';
 
 export const OPERATIONS = { CHAT: 'chat', EMBEDDINGS: 'embeddings' } as const;
 export type Operation = (typeof OPERATIONS)[keyof typeof OPERATIONS];
@@ -26,16 +27,40 @@ export interface UpstreamRequest {
  * - `malformed`: a 2xx with a body we cannot read — a failure of that target (502 class).
  * - `unavailable`: the target cannot serve this call at all (no credential, operation unsupported).
  */
-export type UpstreamOutcome =
-  | { kind: 'success'; status: number; headers: Record<string, string>; body: Record<string, unknown> }
+export type UpstreamOutcome<Body = Record<string, unknown>> =
+  | { kind: 'success'; status: number; headers: Record<string, string>; body: Body }
+  | UpstreamFailure;
+
+/** Every way a call can fail, buffered or streamed. */
+export type UpstreamFailure =
   | { kind: 'http_error'; status: number; headers: Record<string, string>; message: string }
   | { kind: 'network_error'; code: string; message: string }
   | { kind: 'timeout'; timeoutMs: number }
   | { kind: 'malformed'; message: string }
   | { kind: 'unavailable'; reason: string };
 
+/**
+ * A stream whose head (a 2xx status and headers) has arrived. `events` yields the canonical
+ * events as the upstream sends them and throws an {@link UpstreamStreamError} when the stream
+ * fails; it ends after the upstream's last event. `abort` closes the upstream connection at
+ * once (a client that went away, a stalled stream): `events` then ends or throws.
+ */
+export interface UpstreamStream {
+  events: AsyncIterable<StreamEvent>;
+  abort(): void;
+}
+
+/** What opening a stream gives: the stream itself on a 2xx head, else the failure. */
+export type StreamOutcome = UpstreamOutcome<UpstreamStream>;
+
 export interface ProviderAdapter {
   call(request: UpstreamRequest): Promise<UpstreamOutcome>;
+  /**
+   * Opens a streamed chat completion (`request.body.stream` is true and
+   * `stream_options.include_usage` is set, so the upstream reports usage). `timeoutMs` bounds
+   * the wait for the response head; the engine bounds the first token and the gaps after it.
+   */
+  stream(request: UpstreamRequest): Promise<StreamOutcome>;
 }
 
 /** An upstream refused a credential (401/403); reported after the one refresh-and-retry. */

@@ -8,7 +8,7 @@ import type { UpstreamOutcome } from '../providers/types';
  * A 429 is a cooldown until Retry-After, not a failure.
  */
 export function breakerOutcomeOf(
-  outcome: UpstreamOutcome,
+  outcome: UpstreamOutcome<unknown>,
   options: { retryAfterMs?: number; truncatedByDeadline: boolean },
 ): BreakerOutcome {
   switch (outcome.kind) {

@@ -1,6 +1,7 @@
 import type { CircuitBreakers } from '../breaker/CircuitBreakers';
 import { GatewayError } from '../errors';
-import type { Operation, ProviderAdapter, UpstreamOutcome } from '../providers/types';
+import type { Operation, ProviderAdapter, UpstreamOutcome, UpstreamRequest } from '../providers/types';
+import { primeStream, type PrimedStream } from '../stream/primeStream';
 import {
   backoffDelay,
   classifyNetworkError,
@@ -58,13 +59,14 @@ export interface RouteRequest {
   credentialOverrides?: Readonly<Record<string, string>>;
 }
 
-export interface RouteResult {
+export interface RouteResult<Body = Record<string, unknown>> {
   target: TargetNode;
   /** The model that answered. */
   model: string;
   /** `provider/model` that answered. */
   label: string;
-  body: Record<string, unknown>;
+  /** The answer; for a streamed request, the stream from its first content event on. */
+  body: Body;
   attempts: AttemptRecord[];
   /** How many targets were tried before the one that answered: 0 means the primary. */
   fallbackIndex: number;
@@ -78,7 +80,37 @@ interface TargetFailure {
   retryAfterMs?: number;
 }
 
-type NodeResult = { ok: true; result: RouteResult } | { ok: false; failure: TargetFailure };
+type NodeResult<Body> = { ok: true; result: RouteResult<Body> } | { ok: false; failure: TargetFailure };
+
+/** One attempt on one target: a buffered call, or a stream opened up to its first content event. */
+interface AttemptKind<Body> {
+  /** The attempt's own bound, before the deadline cuts it. */
+  timeoutOf(target: TargetNode): number;
+  call(adapter: ProviderAdapter, request: UpstreamRequest, target: TargetNode, startedAt: number): Promise<UpstreamOutcome<Body>>;
+}
+
+const BUFFERED: AttemptKind<Record<string, unknown>> = {
+  timeoutOf: (target) => target.requestTimeoutMs,
+  call: (adapter, request) => adapter.call(request),
+};
+
+/**
+ * A streamed attempt succeeds only at its first content event: a 200 that then stalls, errors or
+ * closes before any content is a failed attempt, retried and failed over like any other.
+ */
+const streamed = (clock: Clock, deadline: Deadline): AttemptKind<PrimedStream> => ({
+  timeoutOf: (target) => target.stream.firstTokenTimeoutMs,
+  call: async (adapter, request, target, startedAt) => {
+    const opened = await adapter.stream(request);
+    if (opened.kind !== 'success') return opened;
+    return primeStream(
+      opened.body,
+      { firstTokenMs: request.timeoutMs, idleMs: target.stream.idleTimeoutMs, deadlineAt: deadline.expiresAt },
+      clock,
+      startedAt,
+    );
+  },
+});
 
 function failureAction(outcome: TargetFailure['outcome'], retryOn: ReadonlySet<number>): FailureAction {
   switch (outcome.kind) {
@@ -114,7 +146,7 @@ const describe = (record: AttemptRecord) =>
  * budget and a per-attempt timeout; across targets, fallback or weighted order; all inside one
  * deadline. Returns the first success or throws a {@link GatewayError} that says what happened.
  */
-export class RouteExecution {
+export class RouteExecution<Body = Record<string, unknown>> {
   private readonly attempts: AttemptRecord[] = [];
   /** Half-open times of targets skipped for an open breaker. */
   private readonly skippedUntil: number[] = [];
@@ -123,17 +155,18 @@ export class RouteExecution {
   constructor(
     private readonly request: RouteRequest,
     private readonly deps: RouteExecutorDeps,
+    private readonly kind: AttemptKind<Body>,
   ) {}
 
-  async run(root: RouteNode): Promise<RouteResult> {
+  async run(root: RouteNode): Promise<RouteResult<Body>> {
     const outcome = await this.runNode(root);
     if (outcome.ok) return outcome.result;
     throw this.toError(outcome.failure);
   }
 
-  private async runNode(node: RouteNode): Promise<NodeResult> {
+  private async runNode(node: RouteNode): Promise<NodeResult<Body>> {
     if (node.kind === 'target') return this.runTarget(node);
-    let last: NodeResult | undefined;
+    let last: NodeResult<Body> | undefined;
     for (const child of orderChildren(node, this.deps.random)) {
       if (last && this.request.deadline.expired) break;
       last = await this.runNode(child);
@@ -144,7 +177,7 @@ export class RouteExecution {
     return last;
   }
 
-  private async runTarget(target: TargetNode): Promise<NodeResult> {
+  private async runTarget(target: TargetNode): Promise<NodeResult<Body>> {
     const { clock, random, retryBudgets, breakers } = this.deps;
     const { deadline, operation } = this.request;
     const model = target.model ?? String(this.request.body.model);
@@ -161,7 +194,8 @@ export class RouteExecution {
     for (let attempt = 1; ; attempt++) {
       if (deadline.expired) return { ok: false, failure: { target, label, outcome: { kind: 'deadline' } } };
 
-      const timeoutMs = Math.min(target.requestTimeoutMs, deadline.remainingMs());
+      const ownTimeoutMs = this.kind.timeoutOf(target);
+      const timeoutMs = Math.min(ownTimeoutMs, deadline.remainingMs());
       // The probe's lease covers its attempt, so no other container probes while it runs.
       const permit = breakers ? await breakers.acquire(key, target.breaker, { probeLeaseMs: timeoutMs + 1_000 }) : undefined;
       if (permit && !permit.allowed) {
@@ -174,7 +208,7 @@ export class RouteExecution {
 
       const finish = this.deps.observer?.startAttempt(target, model, attempt);
       const started = clock.now();
-      const outcome = await adapter.call({ operation, body, timeoutMs, ...(credential ? { credential } : {}) });
+      const outcome = await this.kind.call(adapter, { operation, body, timeoutMs, ...(credential ? { credential } : {}) }, target, started);
       const record: AttemptRecord = {
         target: label,
         attempt,
@@ -193,7 +227,7 @@ export class RouteExecution {
           ? parseRetryAfter(outcome.headers, clock.now())
           : undefined;
       await permit?.report(
-        breakerOutcomeOf(outcome, { retryAfterMs, truncatedByDeadline: timeoutMs < target.requestTimeoutMs }),
+        breakerOutcomeOf(outcome, { retryAfterMs, truncatedByDeadline: timeoutMs < ownTimeoutMs }),
       );
 
       if (outcome.kind === 'success') {
@@ -266,4 +300,15 @@ export class RouteExecution {
 }
 
 export const executeRoute = (root: RouteNode, request: RouteRequest, deps: RouteExecutorDeps): Promise<RouteResult> =>
-  new RouteExecution(request, deps).run(root);
+  new RouteExecution(request, deps, BUFFERED).run(root);
+
+/**
+ * The same walk for a streamed answer: it ends at the first target whose stream reaches its
+ * first content event, so everything before the first byte (retries, Retry-After, breakers,
+ * fallbacks, the deadline) is exactly the buffered path's.
+ */
+export const executeStreamingRoute = (
+  root: RouteNode,
+  request: RouteRequest,
+  deps: RouteExecutorDeps,
+): Promise<RouteResult<PrimedStream>> => new RouteExecution(request, deps, streamed(deps.clock, request.deadline)).run(root);

@@ -1,3 +1,3 @@
-export { executeRoute, RouteExecution, type AttemptObserver, type AttemptRecord, type RouteExecutorDeps, type RouteRequest, type RouteResult } from './executeRoute';
+export { executeRoute, executeStreamingRoute, RouteExecution, type AttemptObserver, type AttemptRecord, type RouteExecutorDeps, type RouteRequest, type RouteResult } from './executeRoute';
 export { orderChildren, weightedOrder } from './orderChildren';
 export { leaves, targetKey, type GroupNode, type ResolvedRetry, type RouteNode, type TargetNode } from './routePlan';

@@ -24,6 +24,8 @@ export interface TargetNode {
   overrideParams: Readonly<Record<string, unknown>>;
   retry: ResolvedRetry;
   requestTimeoutMs: number;
+  /** Streaming bounds per attempt: to the first content event, and between events after it. */
+  stream: { firstTokenTimeoutMs: number; idleTimeoutMs: number };
   breaker: ResolvedBreakerConfig;
   weight: number;
 }

@@ -26,6 +26,7 @@ function scriptedAdapters(scripts: Record<string, UpstreamOutcome[]>, clock = fa
       const outcome = scripts[target.providerName]?.shift() ?? ok;
       return outcome;
     },
+    stream: async () => ({ kind: 'unavailable', reason: 'buffered tests do not stream' }),
   });
   return { calls, adapterFor };
 }
