@@ -418,7 +418,7 @@ export class CompletionService {
     const cacheConfig = config.routeOptions.get(routeName)?.cache;
     const cache =
       cacheConfig && services.cache
-        ? { store: services.cache, key: cacheKey({ tenant: principal.tenant.name, route: routeName, operation, body: cacheableBody(body) }), config: cacheConfig }
+        ? { store: services.cache, key: cacheKey({ tenant: principal.tenant.name, route: routeName, operation, body }), config: cacheConfig }
         : undefined;
 
     if (cache) {
@@ -544,15 +544,6 @@ const routeHeaders = (result: RouteResult<unknown>) => ({
   [RESPONSE_HEADERS.FALLBACK_INDEX]: String(result.fallbackIndex),
   [RESPONSE_HEADERS.DEGRADED]: String(result.fallbackIndex > 0),
 });
-
-/**
- * The cache key of a request: streamed and buffered asks of the same question share an answer,
- * so `stream` and `stream_options` are left out.
- */
-function cacheableBody(body: Record<string, unknown>): Record<string, unknown> {
-  const { stream: _stream, stream_options: _options, ...rest } = body;
-  return rest;
-}
 
 /** A stored answer (cache hit, stale cache, idempotent replay) as a stream, its usage last like a live one. */
 export function replayStream(body: Record<string, unknown>, headers: Record<string, string>): StreamedCompletion {

@@ -87,6 +87,8 @@ interface AttemptKind<Body> {
   /** The attempt's own bound, before the deadline cuts it. */
   timeoutOf(target: TargetNode): number;
   call(adapter: ProviderAdapter, request: UpstreamRequest, target: TargetNode, startedAt: number): Promise<UpstreamOutcome<Body>>;
+  /** Delays the observer's end of a successful attempt (a trace's subsegment) to the end of its answer. */
+  finishLater?(body: Body, finish: () => void): Body;
 }
 
 const BUFFERED: AttemptKind<Record<string, unknown>> = {
@@ -110,7 +112,16 @@ const streamed = (clock: Clock, deadline: Deadline): AttemptKind<PrimedStream> =
       startedAt,
     );
   },
+  finishLater: (primed, finish) => ({ ...primed, events: endsWith(primed.events, finish) }),
 });
+
+async function* endsWith<T>(events: AsyncGenerator<T>, finish: () => void): AsyncGenerator<T> {
+  try {
+    yield* events;
+  } finally {
+    finish();
+  }
+}
 
 function failureAction(outcome: TargetFailure['outcome'], retryOn: ReadonlySet<number>): FailureAction {
   switch (outcome.kind) {
@@ -220,7 +231,11 @@ export class RouteExecution<Body = Record<string, unknown>> {
         ...(outcome.kind === 'unavailable' ? { error: outcome.kind, reason: outcome.reason } : {}),
       };
       this.attempts.push(record);
-      finish?.(record);
+      if (outcome.kind === 'success' && finish && this.kind.finishLater) {
+        outcome.body = this.kind.finishLater(outcome.body, () => finish(record));
+      } else {
+        finish?.(record);
+      }
 
       const retryAfterMs =
         outcome.kind === 'http_error' && target.retry.useRetryAfterHeader

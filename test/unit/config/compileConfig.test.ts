@@ -44,7 +44,7 @@ describe('compileConfig', () => {
     assert.equal(primary!.retry.attempts, 3);
     assert.equal(backup!.requestTimeoutMs, 10_000);
     assert.equal(backup!.provider.type, 'anthropic');
-    assert.equal(config.settings.max_request_ms, 27_000);
+    assert.equal(config.settings.max_request_ms, 300_000);
   });
 
   it('nested targets inherit retry, timeout and fallback statuses, and can override them', () => {
@@ -130,6 +130,21 @@ describe('compileConfig', () => {
     assert.deepEqual(issuesOf(config), ['routes.default.strategy: nested `targets` need a `strategy`']);
     config.routes.default = { override_params: { model: 'x' } };
     assert.deepEqual(issuesOf(config), ['routes.default.provider: a target needs `provider` (or nested `targets`)']);
+  });
+
+  it('stream timeouts: first token defaults to the attempt timeout, both inherit; stream_recovery sits on the route only', () => {
+    const config = base();
+    config.routes.default!.stream_idle_timeout = 2_000;
+    config.routes.default!.stream_recovery = 'continue';
+    config.routes.default!.targets![1] = { provider: 'backup', stream_first_token_timeout: 500 };
+    const compiled = compileConfig(config);
+    const [primary, backup] = (compiled.routes.get('default') as GroupNode).children as TargetNode[];
+    assert.deepEqual(primary!.stream, { firstTokenTimeoutMs: 10_000, idleTimeoutMs: 2_000 });
+    assert.deepEqual(backup!.stream, { firstTokenTimeoutMs: 500, idleTimeoutMs: 2_000 });
+    assert.equal(compiled.routeOptions.get('default')!.streamRecovery, 'continue');
+
+    config.routes.default!.targets![0] = { provider: 'primary', stream_recovery: 'continue' };
+    assert.deepEqual(issuesOf(config), ['routes.default.targets[0].stream_recovery: stream_recovery is set on the route itself, not on a nested target']);
   });
 
   it('ships a demo config that compiles', async () => {
