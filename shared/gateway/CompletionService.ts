@@ -335,10 +335,15 @@ export class CompletionService {
     }
   }
 
-  /** Without the upstream's usage (a cut stream), the input estimate and one token per byte sent: never zero. */
+  /**
+   * Without the upstream's usage (a cut stream): the input estimate, and one output token per
+   * byte sent (a token is at least a byte) but never more than the `max_tokens` the upstream
+   * was held to. An upper bound, never zero.
+   */
   private boundedUsage(body: Record<string, unknown>, assembler: CompletionAssembler): StreamUsage {
     const prompt = estimateInputTokens(body);
-    return { prompt_tokens: prompt, completion_tokens: assembler.contentBytes, total_tokens: prompt + assembler.contentBytes };
+    const completion = Math.min(assembler.contentBytes, requestedOutputTokens(body) ?? Number.POSITIVE_INFINITY);
+    return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
   }
 
   /**
