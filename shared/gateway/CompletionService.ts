@@ -181,9 +181,9 @@ export class CompletionService {
       return replayStream(admission.hit.body, { ...rateHeaders, ...cacheHitHeaders(admission.hit.ageSeconds) });
     }
 
-    // Usage is always asked of the upstream (spend settles from it); the client's own choice
-    // only decides whether it sees the usage chunk.
-    const upstreamBody = { ...body, stream: true, stream_options: { ...(body.stream_options as object | undefined), include_usage: true } };
+    // Each adapter asks its upstream for usage (spend settles from it); the client's own
+    // `include_usage` only decides whether it sees the usage chunk.
+    const upstreamBody = body;
     let result: RouteResult<PrimedStream>;
     try {
       result = await executeStreamingRoute(route, this.routeRequest(request, upstreamBody), this.routeDeps());
