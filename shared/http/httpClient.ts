@@ -48,8 +48,25 @@ export const isHttpClientError = (error: unknown): error is HttpClientError =>
 
 // Reusing connections is most of the gateway's latency budget: a TLS handshake costs more than
 // everything else Breakwater does per request.
-const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 256, keepAliveMsecs: 10_000 });
-const httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 256, keepAliveMsecs: 10_000 });
+// Shared with httpStream, so buffered and streamed calls draw on the same pools.
+export const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 256, keepAliveMsecs: 10_000 });
+export const httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 256, keepAliveMsecs: 10_000 });
+
+/** Node's header object → lower-cased names, repeated headers joined with ", ". */
+export function headerRecord(headers: http.IncomingHttpHeaders): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined) out[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return out;
+}
+
+/** A failure thrown by node's sockets → {@link HttpClientError}, keeping node's code. */
+export function toHttpClientError(error: unknown): HttpClientError {
+  if (isHttpClientError(error)) return error;
+  const code = (error as NodeJS.ErrnoException | undefined)?.code ?? 'ENETWORK';
+  return new HttpClientError(code, error instanceof Error ? error.message : 'network failure', { cause: error });
+}
 
 export function httpRequest(request: HttpRequest): Promise<HttpResponse> {
   const { url, method, headers, body, timeoutMs, maxResponseBytes = 32 * 1024 * 1024 } = request;
@@ -76,9 +93,7 @@ export function httpRequest(request: HttpRequest): Promise<HttpResponse> {
 
     const fail = (error: unknown) => {
       clearTimeout(timer);
-      if (isHttpClientError(error)) return reject(error);
-      const code = (error as NodeJS.ErrnoException).code ?? 'ENETWORK';
-      reject(new HttpClientError(code, (error as Error).message, { cause: error }));
+      reject(toHttpClientError(error));
     };
 
     req.on('error', fail);
@@ -96,11 +111,7 @@ export function httpRequest(request: HttpRequest): Promise<HttpResponse> {
       res.on('error', fail);
       res.on('end', () => {
         clearTimeout(timer);
-        const responseHeaders: Record<string, string> = {};
-        for (const [name, value] of Object.entries(res.headers)) {
-          if (value !== undefined) responseHeaders[name] = Array.isArray(value) ? value.join(', ') : value;
-        }
-        resolve({ status: res.statusCode ?? 0, headers: responseHeaders, body: Buffer.concat(chunks).toString('utf8') });
+        resolve({ status: res.statusCode ?? 0, headers: headerRecord(res.headers), body: Buffer.concat(chunks).toString('utf8') });
       });
     });
     req.end(body);

@@ -1,3 +1,4 @@
+import type { FinishReason, StreamUsage } from '../stream/StreamEvent';
 import { isRecord } from './upstreamHttp';
 
 /**
@@ -106,7 +107,7 @@ export function readChatRequest<Image>(body: Record<string, unknown>, reader: Ch
   return {
     model: body.model,
     system: system.filter((text) => text !== ''),
-    turns: turns.map(({ role, content }) => ({ role, content: role === 'user' ? toolResultsFirst(content) : content })),
+    turns: trimPrefill(turns.map(({ role, content }) => ({ role, content: role === 'user' ? toolResultsFirst(content) : content }))),
     maxTokens,
     temperature: typeof body.temperature === 'number' ? body.temperature : undefined,
     topP: typeof body.top_p === 'number' ? body.top_p : undefined,
@@ -139,6 +140,22 @@ function addTurn<Image>(turns: ChatTurn<Image>[], role: ChatTurn<Image>['role'],
   const last = turns.at(-1);
   if (last?.role === role) last.content.push(...blocks);
   else turns.push({ role, content: [...blocks] });
+}
+
+/**
+ * A conversation that ends on an assistant turn is a prefill: the model continues that text
+ * (the engine uses it to resume a cut answer). Both Anthropic and Bedrock's Claude models
+ * refuse a final assistant text that ends in whitespace, so it is trimmed there, and a text
+ * left empty is dropped (empty text blocks are refused too), with its turn if nothing remains.
+ */
+function trimPrefill<Image>(turns: ChatTurn<Image>[]): ChatTurn<Image>[] {
+  const last = turns.at(-1);
+  const block = last?.content.at(-1);
+  if (last?.role !== 'assistant' || block?.type !== 'text') return turns;
+  const text = block.text.trimEnd();
+  if (text === block.text) return turns;
+  const content = text === '' ? last.content.slice(0, -1) : [...last.content.slice(0, -1), { type: 'text' as const, text }];
+  return content.length === 0 ? turns.slice(0, -1) : [...turns.slice(0, -1), { role: last.role, content }];
 }
 
 /** Tool results answer the previous assistant turn, so they lead the user turn that holds them. */
@@ -336,4 +353,40 @@ export function chatCompletion(answer: ChatAnswer): Record<string, unknown> {
     choices: [{ index: 0, message, finish_reason: answer.finishReason, logprobs: null }],
     usage: answer.usage,
   };
+}
+
+const FINISH_REASON_NAMES: ReadonlySet<string> = new Set<FinishReason>(['stop', 'length', 'tool_calls', 'content_filter']);
+
+/** A finish_reason string → the stream's {@link FinishReason}; anything else reads as a plain stop. */
+export const toStreamFinishReason = (reason: unknown): FinishReason =>
+  typeof reason === 'string' && FINISH_REASON_NAMES.has(reason) ? (reason as FinishReason) : 'stop';
+
+const optionalCount = (value: unknown) => (typeof value === 'number' && Number.isFinite(value) ? value : undefined);
+
+/**
+ * An OpenAI-shaped usage record (OpenAI's own, or what {@link openAiUsage} built from another
+ * API's) → the stream's usage event payload. Cache writes, which OpenAI does not report, come
+ * from `cache_creation_input_tokens`; undefined when `usage` is not an object.
+ */
+export function toStreamUsage(usage: unknown): StreamUsage | undefined {
+  if (!isRecord(usage)) return undefined;
+  const prompt = count(usage.prompt_tokens);
+  const completion = count(usage.completion_tokens);
+  const out: StreamUsage = {
+    prompt_tokens: prompt,
+    completion_tokens: completion,
+    total_tokens: optionalCount(usage.total_tokens) ?? prompt + completion,
+  };
+  const details = isRecord(usage.prompt_tokens_details) ? usage.prompt_tokens_details : {};
+  const cached = optionalCount(details.cached_tokens) ?? optionalCount(usage.cache_read_input_tokens);
+  const cacheWrite = optionalCount(details.cache_write_tokens) ?? optionalCount(usage.cache_creation_input_tokens);
+  if (cached !== undefined || cacheWrite !== undefined) {
+    out.prompt_tokens_details = {
+      ...(cached !== undefined ? { cached_tokens: cached } : {}),
+      ...(cacheWrite !== undefined ? { cache_write_tokens: cacheWrite } : {}),
+    };
+  }
+  const reasoning = isRecord(usage.completion_tokens_details) ? optionalCount(usage.completion_tokens_details.reasoning_tokens) : undefined;
+  if (reasoning !== undefined) out.completion_tokens_details = { reasoning_tokens: reasoning };
+  return out;
 }

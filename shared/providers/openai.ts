@@ -1,7 +1,9 @@
 import type { ProviderConfig } from '../config/schema';
 import type { SecretSource } from '../credentials';
+import { OpenAiStreamReader } from './openAiStream';
 import { isRecord, sendUpstream } from './upstreamHttp';
-import type { ProviderAdapter, UpstreamOutcome, UpstreamRequest } from './types';
+import { openSseStream } from './upstreamStream';
+import type { ProviderAdapter, StreamOutcome, UpstreamOutcome, UpstreamRequest, UpstreamStream } from './types';
 import { withCredentialRefresh, type CredentialRefreshOptions } from './withCredentialRefresh';
 
 type OpenAiProviderConfig = Extract<ProviderConfig, { type: 'openai' }>;
@@ -30,11 +32,7 @@ export class OpenAiProvider implements ProviderAdapter {
   }
 
   async call(request: UpstreamRequest): Promise<UpstreamOutcome> {
-    const headers: Record<string, string> = {
-      'content-type': 'application/json',
-      accept: 'application/json',
-      ...this.config.headers,
-    };
+    const headers = this.headers('application/json');
     const credential = request.credential ?? this.config.credential;
     return withCredentialRefresh(
       { ...this.refresh, secrets: this.secrets, credential, timeoutMs: request.timeoutMs },
@@ -43,7 +41,7 @@ export class OpenAiProvider implements ProviderAdapter {
           {
             url: this.baseUrl + PATHS[request.operation],
             method: 'POST',
-            headers: apiKey === undefined ? headers : { ...headers, authorization: `Bearer ${apiKey}` },
+            headers: withKey(headers, apiKey),
             body: JSON.stringify(request.body),
             timeoutMs,
           },
@@ -51,4 +49,36 @@ export class OpenAiProvider implements ProviderAdapter {
         ),
     );
   }
+
+  async stream(request: UpstreamRequest): Promise<StreamOutcome> {
+    if (request.operation !== 'chat') return { kind: 'unavailable', reason: `openai cannot stream ${request.operation}` };
+    const body = JSON.stringify(streamingBody(request.body));
+    const headers = this.headers('text/event-stream');
+    const credential = request.credential ?? this.config.credential;
+    return withCredentialRefresh<UpstreamStream>(
+      { ...this.refresh, secrets: this.secrets, credential, timeoutMs: request.timeoutMs },
+      (apiKey, timeoutMs) =>
+        openSseStream(
+          { url: this.baseUrl + PATHS.chat, method: 'POST', headers: withKey(headers, apiKey), body, timeoutMs },
+          (secrets) => new OpenAiStreamReader(secrets),
+        ),
+    );
+  }
+
+  private headers(accept: string): Record<string, string> {
+    return { 'content-type': 'application/json', accept, ...this.config.headers };
+  }
+}
+
+const withKey = (headers: Record<string, string>, apiKey: string | undefined) =>
+  apiKey === undefined ? headers : { ...headers, authorization: `Bearer ${apiKey}` };
+
+/**
+ * The body of a streamed call. Usage is always asked for, whatever the client said: spend
+ * settles from the stream's usage, and the client's own `include_usage` only decides whether
+ * it is shown the usage chunk.
+ */
+export function streamingBody(body: Record<string, unknown>): Record<string, unknown> {
+  const options = isRecord(body.stream_options) ? body.stream_options : {};
+  return { ...body, stream: true, stream_options: { ...options, include_usage: true } };
 }

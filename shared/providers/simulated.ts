@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { ProviderConfig } from '../config/schema';
 import type { Clock, RandomSource } from '../resilience';
-import type { ProviderAdapter, UpstreamOutcome, UpstreamRequest } from './types';
+import type { StreamEvent, StreamUsage } from '../stream/StreamEvent';
+import type { ProviderAdapter, StreamOutcome, UpstreamFailure, UpstreamOutcome, UpstreamRequest } from './types';
 
 type SimulatedProviderConfig = Extract<ProviderConfig, { type: 'simulated' }>;
 type FailureKind = keyof SimulatedProviderConfig['status_mix'];
@@ -33,6 +34,45 @@ export class SimulatedProvider implements ProviderAdapter {
   ) {}
 
   async call(request: UpstreamRequest): Promise<UpstreamOutcome> {
+    const failure = await this.head(request);
+    return failure ?? { kind: 'success', status: 200, headers: {}, body: this.answer(request) };
+  }
+
+  /**
+   * The same draws and latency as {@link call} up to the head; then the same answer in word
+   * chunks, `stream_chunk_delay_ms` apart on the injected clock, a `stop` and the usage.
+   */
+  async stream(request: UpstreamRequest): Promise<StreamOutcome> {
+    if (request.operation !== 'chat') return { kind: 'unavailable', reason: `simulated cannot stream ${request.operation}` };
+    const failure = await this.head(request);
+    if (failure) return failure;
+
+    const answer = this.answer(request) as { choices: Array<{ message: { content: string } }>; usage: StreamUsage };
+    const chunks = answer.choices[0]!.message.content.split(/(?<=\s)(?=\S)/);
+    const controller = new AbortController();
+    const { clock } = this;
+    const delayMs = this.config.stream_chunk_delay_ms;
+    async function* events(): AsyncGenerator<StreamEvent, void, undefined> {
+      for (const [i, text] of chunks.entries()) {
+        if (i > 0 && delayMs > 0) {
+          try {
+            await clock.sleep(delayMs, controller.signal);
+          } catch {
+            return; // aborted while waiting
+          }
+        }
+        if (controller.signal.aborted) return;
+        yield { type: 'text', text };
+      }
+      if (controller.signal.aborted) return;
+      yield { type: 'finish', reason: 'stop' };
+      yield { type: 'usage', usage: answer.usage };
+    }
+    return { kind: 'success', status: 200, headers: {}, body: { events: events(), abort: () => controller.abort() } };
+  }
+
+  /** Draws this call's latency and failure and waits; undefined when it is to succeed. */
+  private async head(request: UpstreamRequest): Promise<UpstreamFailure | undefined> {
     const { latency_ms, jitter_ms, failure_rate } = this.config;
     const latency = Math.max(0, latency_ms + (this.random() * 2 - 1) * jitter_ms);
     const failure = this.random() < failure_rate ? this.drawFailure() : undefined;
@@ -45,7 +85,7 @@ export class SimulatedProvider implements ProviderAdapter {
 
     switch (failure) {
       case undefined:
-        return { kind: 'success', status: 200, headers: {}, body: this.answer(request) };
+        return undefined;
       case '429':
         return { kind: 'http_error', status: 429, headers: {}, message: 'simulated rate limit' };
       case '429_retry_after':

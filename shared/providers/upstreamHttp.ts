@@ -1,6 +1,6 @@
 import { HTTP_ERROR_CODES, httpRequest, isHttpClientError, type HttpRequest } from '../http/httpClient';
 import { upstreamMessage } from './redact';
-import type { UpstreamOutcome } from './types';
+import type { UpstreamFailure, UpstreamOutcome } from './types';
 
 /** Headers that carry the credential we sent; their values must never come back in a message. */
 const CREDENTIAL_HEADERS = ['authorization', 'x-api-key', 'api-key'];
@@ -32,6 +32,15 @@ export function errorMessageFromBody(body: string, secrets: readonly string[] = 
   return upstreamMessage(message);
 }
 
+/** What the HTTP client threw before any answer → the failure the engine classifies. */
+export function httpFailureOutcome(error: unknown, timeoutMs: number): UpstreamFailure {
+  if (isHttpClientError(error)) {
+    if (error.code === HTTP_ERROR_CODES.TIMEOUT) return { kind: 'timeout', timeoutMs };
+    return { kind: 'network_error', code: error.code, message: error.message };
+  }
+  return { kind: 'network_error', code: 'ENETWORK', message: 'network failure' };
+}
+
 /**
  * Sends one HTTP call and sorts what happened into an {@link UpstreamOutcome}; `translate`
  * turns a 2xx body into OpenAI's format or throws when it cannot (a malformed answer).
@@ -44,11 +53,7 @@ export async function sendUpstream(
   try {
     response = await httpRequest(request);
   } catch (error) {
-    if (isHttpClientError(error)) {
-      if (error.code === HTTP_ERROR_CODES.TIMEOUT) return { kind: 'timeout', timeoutMs: request.timeoutMs };
-      return { kind: 'network_error', code: error.code, message: error.message };
-    }
-    return { kind: 'network_error', code: 'ENETWORK', message: 'network failure' };
+    return httpFailureOutcome(error, request.timeoutMs);
   }
   const { status, headers, body } = response;
   if (status < 200 || status >= 300) {

@@ -1,6 +1,6 @@
 import type { SecretSource } from '../credentials';
 import { systemClock, type Clock } from '../resilience/clock';
-import type { AuthFailureEvent, UpstreamOutcome } from './types';
+import type { AuthFailureEvent, UpstreamFailure, UpstreamOutcome } from './types';
 
 /** What an adapter passes on from {@link ProviderDeps} to the refresh. */
 export interface CredentialRefreshOptions {
@@ -17,12 +17,18 @@ export interface CredentialRefreshRequest extends CredentialRefreshOptions {
   timeoutMs: number;
 }
 
-/** Sends one attempt with this API key (undefined: no credential) and this timeout. */
-export type SendWithKey = (apiKey: string | undefined, timeoutMs: number) => Promise<UpstreamOutcome>;
+/**
+ * Sends one attempt with this API key (undefined: no credential) and this timeout. `Body` is
+ * what a success holds: a translated answer, or an open stream (its head is what is judged).
+ */
+export type SendWithKey<Body = Record<string, unknown>> = (
+  apiKey: string | undefined,
+  timeoutMs: number,
+) => Promise<UpstreamOutcome<Body>>;
 
-type HttpErrorOutcome = Extract<UpstreamOutcome, { kind: 'http_error' }>;
+type HttpErrorOutcome = Extract<UpstreamFailure, { kind: 'http_error' }>;
 
-const isRefusal = (outcome: UpstreamOutcome): outcome is HttpErrorOutcome =>
+const isRefusal = (outcome: UpstreamOutcome<unknown>): outcome is HttpErrorOutcome =>
   outcome.kind === 'http_error' && (outcome.status === 401 || outcome.status === 403);
 
 /**
@@ -33,7 +39,10 @@ const isRefusal = (outcome: UpstreamOutcome): outcome is HttpErrorOutcome =>
  * `upstream_auth_failed`): one refresh per call, never a loop. The retry runs inside the
  * adapter so the engine sees one outcome, and within what is left of the attempt's timeout.
  */
-export async function withCredentialRefresh(request: CredentialRefreshRequest, send: SendWithKey): Promise<UpstreamOutcome> {
+export async function withCredentialRefresh<Body = Record<string, unknown>>(
+  request: CredentialRefreshRequest,
+  send: SendWithKey<Body>,
+): Promise<UpstreamOutcome<Body>> {
   const { secrets, credential, timeoutMs } = request;
   if (credential === undefined) return send(undefined, timeoutMs);
 

@@ -224,6 +224,36 @@ describe('toAnthropicRequest', () => {
       { name: 'AnthropicTranslationError', message: 'messages[1].tool_calls[0].function.arguments is not valid JSON' },
     );
   });
+  it('keeps a prefill (a final assistant message) last and trims its trailing whitespace', () => {
+    const ask = (assistant: unknown) =>
+      toAnthropicRequest(
+        { model: 'm', messages: [{ role: 'user', content: 'Count to three.' }, { role: 'assistant', content: assistant }] },
+        translationConfig,
+      ).messages;
+    assert.deepEqual(ask('One, two, \n\t '), [
+      { role: 'user', content: [{ type: 'text', text: 'Count to three.' }] },
+      { role: 'assistant', content: [{ type: 'text', text: 'One, two,' }] },
+    ]);
+    // Only the last text is trimmed; one left empty is dropped, and its turn with it.
+    assert.deepEqual(ask([{ type: 'text', text: 'One,  ' }, { type: 'text', text: ' ' }]), [
+      { role: 'user', content: [{ type: 'text', text: 'Count to three.' }] },
+      { role: 'assistant', content: [{ type: 'text', text: 'One,  ' }] },
+    ]);
+    assert.deepEqual(ask('   '), [{ role: 'user', content: [{ type: 'text', text: 'Count to three.' }] }]);
+    // Whitespace inside the conversation is the client's, and left alone.
+    const earlier = toAnthropicRequest(
+      {
+        model: 'm',
+        messages: [
+          { role: 'user', content: 'Hi ' },
+          { role: 'assistant', content: 'Hello! ' },
+          { role: 'user', content: 'Bye ' },
+        ],
+      },
+      translationConfig,
+    ).messages as Array<{ content: Array<{ text: string }> }>;
+    assert.deepEqual(earlier.map((m) => m.content[0]!.text), ['Hi ', 'Hello! ', 'Bye ']);
+  });
 });
 
 describe('fromAnthropicResponse', () => {

@@ -241,6 +241,19 @@ describe('toConverseRequest', () => {
       });
     }
   });
+  it('trims the trailing whitespace of a prefill (a final assistant message)', () => {
+    const out = toConverseRequest({
+      model: 'm',
+      messages: [
+        { role: 'user', content: 'Count to three.' },
+        { role: 'assistant', content: 'One, two, ' },
+      ],
+    });
+    assert.deepEqual(out.messages, [
+      { role: 'user', content: [{ text: 'Count to three.' }] },
+      { role: 'assistant', content: [{ text: 'One, two,' }] },
+    ]);
+  });
 });
 
 describe('fromConverseResponse', () => {
