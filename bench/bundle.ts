@@ -84,7 +84,10 @@ export interface ColdImport {
   processMs: number;
 }
 
+// The gateway is a response-streaming handler: like the Lambda runtime, define the `awslambda`
+// global it is created with before the import (a stub: nothing is invoked here).
 const IMPORT_SCRIPT =
+  'globalThis.awslambda = Object.assign(globalThis.awslambda ?? {}, { streamifyResponse: (h) => h, HttpResponseStream: { from: (s) => s } });' +
   'const t0 = performance.now(); await import(process.argv[1]); const t1 = performance.now();' +
   'process.stdout.write(JSON.stringify({ importMs: t1 - t0 }));';
 

@@ -7,7 +7,9 @@
  * as Lambda's SQS event source mapping would.
  */
 import { isConfigError } from '../shared/config/ConfigError';
+import { gatewayTimeouts } from '../lib/gatewayTimeouts';
 import { startApiGatewayServer } from './local/apiGatewayServer';
+import { installAwsLambdaGlobal } from './local/lambdaStreaming';
 import { startLocalDynamo } from './local/localDynamo';
 import { startLocalSecretsManager } from './local/localSecretsManager';
 import { startLocalSqs } from './local/localSqs';
@@ -37,9 +39,13 @@ try {
   // The config file's keys are seeds: once stored they are ordinary keys (revocable, listable).
   await seedKeys(store, config.tenants.values());
 
-  // The very module Lambda runs: it reads and validates BREAKWATER_CONFIG at import.
+  // The very module Lambda runs: it reads and validates BREAKWATER_CONFIG at import, and creates
+  // a response-streaming handler, which needs the runtime's `awslambda` global: ours, here.
+  installAwsLambdaGlobal();
   const { handler } = await import('../functions/gateway/handler');
-  const server = await startApiGatewayServer({ handler, port });
+  // The deployed function's timeout (lib/gatewayTimeouts.ts), so deadlines behave as on AWS.
+  const { functionTimeoutMs } = gatewayTimeouts(config.settings);
+  const server = await startApiGatewayServer({ handler, port, functionTimeoutMs });
   const { handler: worker } = await import('../functions/worker/handler');
   // As the stack's event sources: batches of 10, high priority first, a 2-minute function.
   const poller = await startSqsPoller({

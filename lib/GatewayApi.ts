@@ -1,4 +1,4 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import {
   AccessLogField,
   AccessLogFormat,
@@ -6,6 +6,7 @@ import {
   EndpointType,
   LambdaIntegration,
   LogGroupLogDestination,
+  ResponseTransferMode,
   ResponseType,
   RestApi,
   type IResource,
@@ -30,8 +31,17 @@ export const DEFAULT_THROTTLING_RATE_LIMIT = 100;
 export const DEFAULT_THROTTLING_BURST_LIMIT = 200;
 
 export interface GatewayApiProps {
-  /** The gateway function; every route is a Lambda proxy (AWS_PROXY) integration to it. */
+  /**
+   * The gateway function; every route is a Lambda proxy (AWS_PROXY) integration to it in
+   * response streaming mode (invoked with InvokeWithResponseStream): it must be a
+   * response-streaming handler (`awslambda.streamifyResponse`).
+   */
   readonly handler: IFunction;
+  /**
+   * Timeout of every route's streaming integration (at most 15 minutes); give it at least the
+   * function's timeout, so the function always ends first. Default: 29 s (API Gateway's default)
+   */
+  readonly integrationTimeout?: Duration;
   /** Default: 'prod' */
   readonly stageName?: string;
   /** Steady-state requests per second for the stage. Default: 100 */
@@ -66,10 +76,15 @@ export class GatewayApi extends Construct {
     });
 
     // One integration and one API-scoped invoke permission for all methods keeps
-    // the function's resource policy small.
+    // the function's resource policy small. STREAM: API Gateway invokes the function with
+    // InvokeWithResponseStream (the `response-streaming-invocations` URI), sends the head once the
+    // function's prelude arrives and the body as it comes: SSE works, and neither the 29 s
+    // integration limit nor the 10 MB payload limit of buffered responses applies.
     const integration = new LambdaIntegration(props.handler, {
       proxy: true,
       scopePermissionToMethod: false,
+      responseTransferMode: ResponseTransferMode.STREAM,
+      timeout: props.integrationTimeout,
     });
 
     this.api = new RestApi(this, 'RestApi', {

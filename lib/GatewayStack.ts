@@ -1,4 +1,4 @@
-import { CfnOutput, Stack, type Duration, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { QUEUE_ENV } from '../shared/queue/queueEnv.js';
@@ -65,6 +65,12 @@ export interface GatewayStackProps extends StackProps {
   readonly entry?: string;
   /** Lambda memory in MB. Default: 1024 */
   readonly memorySize?: number;
+  /**
+   * Gateway function timeout; every route's streaming integration gets at least as long.
+   * Default: the config's `settings.max_request_ms` + `lambda_margin_ms` + 29 s (5 min 30 s
+   * with the defaults).
+   */
+  readonly gatewayTimeout?: Duration;
   /** Retention for the function and access log groups. Default: ONE_MONTH */
   readonly logRetention?: RetentionDays;
   /** API Gateway stage throttling (requests per second). Default: 100 */
@@ -112,6 +118,7 @@ export class GatewayStack extends Stack {
       entry: props.entry,
       configPath: props.configPath,
       memorySize: props.memorySize,
+      timeout: props.gatewayTimeout,
       logRetention: props.logRetention,
     });
     this.worker = new WorkerFunction(this, 'Worker', {
@@ -157,6 +164,7 @@ export class GatewayStack extends Stack {
 
     this.api = new GatewayApi(this, 'Api', {
       handler: gatewayFn,
+      integrationTimeout: Duration.millis(this.gateway.timeouts.integrationTimeoutMs),
       throttlingRateLimit: props.throttlingRateLimit,
       throttlingBurstLimit: props.throttlingBurstLimit,
       accessLogRetention: props.logRetention,

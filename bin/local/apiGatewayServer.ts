@@ -1,18 +1,37 @@
 import { randomUUID } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Readable } from 'node:stream';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { installAwsLambdaGlobal, invokeStreamingHandler, isStreamingHandler, toHttpHeaders, type StreamingHandler } from './lambdaStreaming';
 
+// Whoever serves the gateway through this module creates its handler afterwards: Middy's
+// streaming mode reads `awslambda` when the handler is created, as on Lambda.
+installAwsLambdaGlobal();
+
+/** A buffered Lambda proxy handler: the result is the whole response. */
 export type ProxyHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
 
 export interface ApiGatewayServerOptions {
-  handler: ProxyHandler;
+  /**
+   * The function behind every route. A streaming handler (marked by `awslambda.streamifyResponse`)
+   * is served as API Gateway's STREAM transfer mode does; any other as a buffered proxy integration.
+   */
+  handler: ProxyHandler | StreamingHandler<APIGatewayProxyEvent>;
   /** @default 8787; 0 picks a free port. */
   port?: number;
   /** @default '127.0.0.1' — a local gateway holding real keys is not for the network. */
   host?: string;
   /** What Lambda would give the function, so deadlines behave as deployed. @default 30_000 */
   functionTimeoutMs?: number;
+  /**
+   * Streaming handlers: what a client that disconnects mid-response does to the function.
+   * 'destroy' (default) destroys the response stream the handler writes to, so its body stream
+   * is destroyed and the upstream call aborted; 'ignore' lets the function run to its end with
+   * its output discarded, which is what the deployed Lambda runtime does today.
+   * @default 'destroy'
+   */
+  onClientDisconnect?: 'destroy' | 'ignore';
 }
 
 /** API Gateway's own payload limit; it answers 413 itself before Lambda sees the request. */
@@ -89,13 +108,64 @@ function sendJson(res: ServerResponse, status: number, body: unknown, headers: R
   res.end(JSON.stringify(body));
 }
 
+/** What API Gateway answers when the function itself fails (before it sent anything). */
+function internalServerError(res: ServerResponse, requestId: string): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  sendJson(res, 502, { message: 'Internal server error' }, { 'x-request-id': requestId });
+}
+
+/**
+ * API Gateway's streaming Lambda proxy integration: the head goes out as soon as the prelude is
+ * parsed, then each body chunk as it comes (no buffering, Nagle off). A client that disconnects
+ * early has the function's response stream destroyed (see `onClientDisconnect`); a function
+ * that fails before its prelude gets a 502, one that fails midway has the connection cut.
+ */
+async function serveStreaming(
+  handler: StreamingHandler<APIGatewayProxyEvent>,
+  event: APIGatewayProxyEvent,
+  context: Context,
+  res: ServerResponse,
+  requestId: string,
+  onClientDisconnect: 'destroy' | 'ignore',
+): Promise<void> {
+  const invocation = invokeStreamingHandler(handler, event, context);
+  let body: Readable | undefined;
+  res.once('close', () => {
+    if (res.writableFinished) return;
+    if (onClientDisconnect === 'destroy') invocation.abort();
+    // 'ignore': the function streams on into the void, as on Lambda; never let it stall on backpressure.
+    else body?.unpipe(res).resume();
+  });
+  let response;
+  try {
+    response = await invocation.response;
+  } catch {
+    if (!res.destroyed) internalServerError(res, requestId);
+    return;
+  }
+  body = response.body;
+  body.on('error', () => res.destroy());
+  if (res.destroyed) {
+    // The client left while the function was still deciding.
+    if (onClientDisconnect === 'ignore') body.resume();
+    return;
+  }
+  res.socket?.setNoDelay(true);
+  res.writeHead(response.statusCode, toHttpHeaders(response));
+  res.flushHeaders();
+  body.pipe(res);
+}
+
 /**
  * Serves a Lambda proxy handler over HTTP the way API Gateway's REST API does: each request
  * becomes a proxy event (v1 format), the result becomes the response. `npm start` runs the
  * deployed handler through this, so local behaviour is the deployed behaviour.
  */
 export async function startApiGatewayServer(options: ApiGatewayServerOptions): Promise<RunningServer> {
-  const { handler, port = 8787, host = '127.0.0.1', functionTimeoutMs = 30_000 } = options;
+  const { handler, port = 8787, host = '127.0.0.1', functionTimeoutMs = 30_000, onClientDisconnect = 'destroy' } = options;
 
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -120,15 +190,20 @@ export async function startApiGatewayServer(options: ApiGatewayServerOptions): P
       const requestId = randomUUID();
       const url = new URL(req.url ?? '/', 'http://localhost');
       const body = size > 0 ? Buffer.concat(chunks).toString('utf8') : null;
+      const event = toEvent(req, url, body, requestId);
+      const context = toContext(requestId, functionTimeoutMs);
+      if (isStreamingHandler<APIGatewayProxyEvent>(handler)) {
+        await serveStreaming(handler, event, context, res, requestId, onClientDisconnect);
+        return;
+      }
       try {
-        const result = await handler(toEvent(req, url, body, requestId), toContext(requestId, functionTimeoutMs));
+        const result = await handler(event, context);
         const headers: Record<string, string | string[]> = { ...result.multiValueHeaders } as Record<string, string[]>;
         for (const [name, value] of Object.entries(result.headers ?? {})) headers[name] = String(value);
         res.writeHead(result.statusCode, headers);
         res.end(result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body);
       } catch {
-        // What API Gateway answers when the function itself fails.
-        sendJson(res, 502, { message: 'Internal server error' }, { 'x-request-id': requestId });
+        internalServerError(res, requestId);
       }
     });
   });

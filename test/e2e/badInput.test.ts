@@ -184,13 +184,17 @@ describe('e2e: bad client input gives 4xx, never 5xx', () => {
     assert.equal(listError.code, 'invalid_api_key');
   });
 
-  it('guarantee: `stream: true` is 400 streaming_unsupported (SDK BadRequestError)', async () => {
+  it('guarantee: a streamed request with bad input is the same 4xx JSON error, before any stream starts (SDK BadRequestError)', async () => {
     const client = sdkClient(gateway.url);
-    const error = await sdkError(client.chat.completions.create({ ...valid, stream: true }));
+    const error = await sdkError(client.chat.completions.create({ ...valid, stream: true, n: 3 }));
     assert.ok(error instanceof BadRequestError);
     assert.equal(error.status, 400);
-    assert.equal(error.code, 'streaming_unsupported');
-    assert.equal(error.param, 'stream');
+    assert.equal(error.code, 'invalid_request');
+    assert.equal(error.param, 'n');
+
+    const mistyped = await raw(chatUrl, { body: { ...valid, stream: 'yes' } });
+    const body = assertClientError(mistyped, 400, 'invalid_request');
+    assert.match(body.error.message, /stream/);
   });
 
   it('guarantee: a wrong method is 405 method_not_allowed with an Allow header', async () => {

@@ -2,9 +2,10 @@ import { describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { App } from 'aws-cdk-lib';
+import { App, Duration } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { GatewayStack, type GatewayStackProps } from '../../lib/GatewayStack.js';
+import { gatewayTimeouts, readDeadlineSettings } from '../../lib/gatewayTimeouts.js';
 import { DEFAULT_CONFIG_PATH, DEFAULT_GATEWAY_ENTRY, DEFAULT_WORKER_ENTRY } from '../../lib/paths.js';
 import {
   cdkJsonContext,
@@ -13,6 +14,7 @@ import {
   synth as synthStack,
   useScratch,
   workerFunction,
+  writeConfig,
   type CfnTemplate,
 } from './synthStack.js';
 
@@ -57,10 +59,29 @@ function methods(json: CfnTemplate): Map<string, Record<string, unknown>> {
   return out;
 }
 
+/** A valid config with its own deadline settings. */
+function configWithSettings(settings: Record<string, number>) {
+  return {
+    providers: { sim: { type: 'simulated' } },
+    routes: { default: { provider: 'sim' } },
+    tenants: { solo: { route: 'default' } },
+    settings,
+  };
+}
+
+type StreamingIntegration = { Type?: string; ResponseTransferMode?: string; TimeoutInMillis?: number; Uri?: unknown };
+
+/** The gateway function's timeout in ms and every method's integration. */
+function timeoutsOf(json: CfnTemplate): { functionMs: number; integrations: Map<string, StreamingIntegration> } {
+  const [, fn] = gatewayFunction(json);
+  const integrations = new Map([...methods(json)].map(([route, m]) => [route, m['Integration'] as StreamingIntegration]));
+  return { functionMs: (fn.Properties?.['Timeout'] as number) * 1_000, integrations };
+}
+
 describe('GatewayStack', () => {
   describe('gateway function', () => {
-    it('runs Node 22 on arm64 with X-Ray active tracing, 30 s timeout and 1024 MB', () => {
-      const { template, json } = synth();
+    it('runs Node 22 on arm64 with X-Ray active tracing, a 5 min 30 s timeout and 1024 MB', () => {
+      const { template, json } = synth({ configPath: writeConfig(scratch, 'defaults.json', configWithSettings({})) });
       // The gateway and the task worker; no custom-resource functions sneak in.
       template.resourceCountIs('AWS::Lambda::Function', 2);
       gatewayFunction(json);
@@ -69,7 +90,8 @@ describe('GatewayStack', () => {
         Runtime: 'nodejs22.x',
         Architectures: ['arm64'],
         TracingConfig: { Mode: 'Active' },
-        Timeout: 30,
+        // max_request_ms 300 000 + lambda_margin_ms 1 000 + 29 s of headroom.
+        Timeout: 330,
         MemorySize: 1024,
         Handler: 'index.handler',
       });
@@ -185,6 +207,54 @@ describe('GatewayStack', () => {
         assert.match(JSON.stringify(integration.Uri), new RegExp(`"${functionId}","Arn"`));
       });
     }
+
+    it('streams every method: STREAM transfer mode, invoked through InvokeWithResponseStream', () => {
+      const { json } = synth();
+      const [functionId] = gatewayFunction(json);
+      const { integrations } = timeoutsOf(json);
+      assert.ok(integrations.size >= 7, `only ${integrations.size} methods`);
+      for (const [route, integration] of integrations) {
+        assert.equal(integration.Type, 'AWS_PROXY', route);
+        assert.equal(integration.ResponseTransferMode, 'STREAM', route);
+        // The InvokeWithResponseStream path, not the buffered 2015-03-31/.../invocations one.
+        const uri = JSON.stringify(integration.Uri);
+        assert.match(uri, /:lambda:path\/2021-11-15\/functions\//, route);
+        assert.match(uri, new RegExp(`"${functionId}","Arn"\\]\\},"/response-streaming-invocations"`), route);
+        assert.doesNotMatch(uri, /2015-03-31/, route);
+      }
+    });
+
+    it('times out past the request deadline: integration >= function > max_request_ms + lambda_margin_ms', () => {
+      const { json } = synth();
+      const settings = readDeadlineSettings(DEFAULT_CONFIG_PATH);
+      const { functionMs, integrations } = timeoutsOf(json);
+      assert.equal(functionMs, gatewayTimeouts(settings).functionTimeoutMs);
+      assert.ok(functionMs > settings.max_request_ms + settings.lambda_margin_ms, `${functionMs} ms`);
+      assert.ok(functionMs <= 900_000, `${functionMs} ms is over Lambda's 15 minutes`);
+      for (const [route, integration] of integrations) {
+        const timeout = integration.TimeoutInMillis ?? 29_000;
+        assert.ok(timeout >= functionMs, `${route}: integration ${timeout} ms < function ${functionMs} ms`);
+        assert.ok(timeout <= 900_000, `${route}: ${timeout} ms is over the streaming integration's 15 minutes`);
+      }
+    });
+
+    it("derives both timeouts from the bundled config's settings", () => {
+      const configPath = writeConfig(scratch, 'long.json', configWithSettings({ max_request_ms: 600_000, lambda_margin_ms: 2_000 }));
+      const { functionMs, integrations } = timeoutsOf(synth({ configPath }).json);
+      assert.equal(functionMs, 631_000); // 600 s + 2 s + 29 s
+      for (const [route, integration] of integrations) assert.equal(integration.TimeoutInMillis, 636_000, route);
+    });
+
+    it('follows a gatewayTimeout override, the integrations never shorter', () => {
+      const { functionMs, integrations } = timeoutsOf(synth({ gatewayTimeout: Duration.minutes(10) }).json);
+      assert.equal(functionMs, 600_000);
+      for (const [route, integration] of integrations) assert.ok(integration.TimeoutInMillis! >= 600_000, route);
+    });
+
+    it("refuses a max_request_ms that would take the function past Lambda's 15 minutes", () => {
+      const configPath = writeConfig(scratch, 'too-long.json', configWithSettings({ max_request_ms: 890_000 }));
+      assert.throws(() => synth({ configPath }), /over Lambda's 15 minutes: lower max_request_ms/);
+    });
 
     it('sends unknown paths and methods to the function (root and {proxy+} ANY)', () => {
       const { json } = synth();

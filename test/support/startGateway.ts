@@ -1,5 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { startApiGatewayServer, type RunningServer } from '../../bin/local/apiGatewayServer';
+import { installAwsLambdaGlobal } from '../../bin/local/lambdaStreaming';
 import { createGatewayHandler } from '../../functions/gateway/createHandler';
 import { compileConfig, type BreakwaterConfigInput } from '../../shared/config';
 import { EnvSecretSource, type SecretSource } from '../../shared/credentials';
@@ -16,8 +17,12 @@ export interface TestGatewayOptions {
   logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
 }
 
-/** The real handler behind the real local server, on a free loopback port, with test doubles injected. */
+/**
+ * The real handler behind the real local server, on a free loopback port, with test doubles
+ * injected. The handler streams its responses as on Lambda, through the local `awslambda`.
+ */
 export async function startTestGateway(options: TestGatewayOptions): Promise<RunningServer> {
+  installAwsLambdaGlobal();
   const handler = createGatewayHandler({
     config: compileConfig(options.config),
     secrets: options.secrets ?? new EnvSecretSource({}),

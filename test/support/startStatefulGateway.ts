@@ -1,5 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { startApiGatewayServer, type RunningServer } from '../../bin/local/apiGatewayServer';
+import { installAwsLambdaGlobal } from '../../bin/local/lambdaStreaming';
 import { createGatewayHandler } from '../../functions/gateway/createHandler';
 import { compileConfig, type BreakwaterConfigInput, type CompiledConfig } from '../../shared/config';
 import type { SecretSource } from '../../shared/credentials';
@@ -84,6 +85,7 @@ export async function startStatefulGateway(options: StatefulGatewayOptions): Pro
     services = options.overrideServices ? options.overrideServices(built, { clients, tables, config, clock, logger }) : built;
   }
 
+  installAwsLambdaGlobal();
   const handler = createGatewayHandler({
     config,
     secrets: options.secrets ?? upstreamSecrets,
