@@ -65,10 +65,16 @@ describe('gateway integration: streaming with spend caps, cache and idempotency 
         cache: { mode: 'simple', max_age: 3600 },
         targets: [{ provider: 'upstream', override_params: { model: MODEL } }],
       },
+      shortlived: {
+        strategy: { mode: 'single' },
+        retry: fastRetry(0),
+        cache: { mode: 'simple', max_age: 1 },
+        targets: [{ provider: 'upstream', override_params: { model: MODEL } }],
+      },
     },
     tenants: {
       capped: { route: 'main', keys: [CAPPED_KEY], daily_budget_usd: 0.3 },
-      cached: { route: 'cached', keys: [CACHED_KEY] },
+      cached: { route: 'cached', keys: [CACHED_KEY], allowed_routes: ['shortlived'] },
       idem: { route: 'main', keys: [IDEM_KEY], daily_budget_usd: 10 },
     },
     prices: PRICES,
@@ -142,6 +148,20 @@ describe('gateway integration: streaming with spend caps, cache and idempotency 
       .withResponse();
     assert.equal(buffered.response.headers.get('x-breakwater-cache'), 'HIT');
     assert.equal(buffered.data.choices[0]!.message.content, 'cached answer');
+  });
+
+  it('stale cache, the last fallback level, is replayed as a stream when every target fails', async () => {
+    const ask = () => streamRaw(url(), CACHED_KEY, streamBody('stale me'), { 'x-breakwater-route': 'shortlived' });
+    mock.script({ sse: openAiStreamFrames({ text: ['old ', 'news'], usage: USAGE }) });
+    assert.equal((await ask()).content, 'old news');
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    mock.setDefault({ status: 503, body: { error: { message: 'down' } } });
+    const stale = await ask();
+    assert.equal(stale.status, 200);
+    assert.equal(stale.headers.get('x-breakwater-degraded'), 'stale-cache');
+    assert.equal(stale.headers.get('x-breakwater-cache'), 'STALE');
+    assert.equal(stale.content, 'old news');
+    assert.equal(stale.data.at(-1), '[DONE]');
   });
 
   it('idempotency: a streamed answer is stored when complete and replayed as a stream; a duplicate in flight is 409', async () => {
