@@ -2,22 +2,27 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
-import { chatSseResponse, type GatewayResponse } from '../api/chat/sseResponse';
-import type { StreamEvent } from '../stream';
+import { chatRoutes } from '../api/chat/routes';
+import type { GatewayResponse } from '../api/chat/sseResponse';
+import type { CompletionCall, GatewayEngine } from '../api/GatewayEngine';
+import { json } from '../api/json';
+import { modelsRoutes } from '../api/models/routes';
+import { Router, type RouteRequest } from '../api/router';
+import { tasksRoutes } from '../api/tasks/routes';
 import { endUserOf } from '../budget/endUser';
-import { assertCallbackUrl } from '../callbacks/checkCallbackUrl';
 import { PriceTable } from '../budget/prices';
 import type { CompiledConfig } from '../config';
 import { GatewayError } from '../errors';
 import { parseIdempotencyKey } from '../idempotency/parseIdempotencyKey';
-import { createProvider, type Operation, type ProviderAdapter, type ProviderDeps } from '../providers';
+import { createProvider, type ProviderAdapter, type ProviderDeps } from '../providers';
 import { Deadline, requestBudgetMs, RetryBudgets } from '../resilience';
 import { leaves, type AttemptObserver, type RouteNode, type TargetNode } from '../routing';
 import { screenInput } from '../security';
-import { parseTaskSubmission } from '../tasks/taskSubmission';
+import type { StreamEvent } from '../stream';
 import { Authenticator } from './authenticate';
 import { CompletionService, replayStream, type StreamedCompletion } from './CompletionService';
 import type { GatewayServices } from './GatewayServices';
+import { BREAKWATER_HEADERS } from './headers';
 import type { Principal } from './Principal';
 import { chatCompletionRequestSchema, embeddingsRequestSchema } from './requestSchemas';
 import { validateBody } from './validateBody';
@@ -30,31 +35,26 @@ export interface GatewayAppDeps extends ProviderDeps {
   services?: GatewayServices;
 }
 
-/** Request headers the gateway reads and response headers it adds beyond the completion's own. */
-export const BREAKWATER_HEADERS = {
-  ROUTE: 'x-breakwater-route',
-  REQUEST_ID: 'x-request-id',
-  IDEMPOTENCY_KEY: 'idempotency-key',
-  REPLAYED: 'idempotent-replayed',
-} as const;
-
-type Handler = (event: APIGatewayProxyEvent, context: Context, requestId: string) => Promise<GatewayResponse>;
-
+export { BREAKWATER_HEADERS };
 export type { GatewayResponse };
 
 /**
  * The gateway's HTTP API, independent of Middy: the Lambda handler wraps it in middlewares,
- * and everything it needs (config, clock, random, secrets, state services) is injected.
+ * and everything it needs (config, clock, random, secrets, state services) is injected. Each
+ * API surface is a door (shared/api/<door>/) with its own route table; this class is the engine
+ * they share and the router that merges their tables.
  */
-export class GatewayApp {
+export class GatewayApp implements GatewayEngine {
   readonly completions: CompletionService;
+  readonly services: GatewayServices;
+  readonly config: CompiledConfig;
   private readonly auth: Authenticator;
   private readonly adapters = new Map<string, ProviderAdapter>();
-  private readonly routes: Record<string, Partial<Record<string, Handler>>>;
-  private readonly services: GatewayServices;
+  private readonly router: Router;
 
   constructor(private readonly deps: GatewayAppDeps) {
     const { config, clock } = deps;
+    this.config = config;
     this.services = deps.services ?? {};
     this.auth = new Authenticator(config.tenants, this.services.keyResolver);
     const budget = config.settings.retry_budget;
@@ -73,67 +73,46 @@ export class GatewayApp {
       adapterFor: (target) => this.adapterFor(target),
       observer: deps.observer,
     });
-    this.routes = {
-      '/health': { GET: async (_event, _context, requestId) => json(200, { status: 'ok' }, requestId) },
-      '/v1/models': { GET: (event, _context, requestId) => this.listModels(event, requestId) },
-      '/v1/chat/completions': { POST: (event, context, requestId) => this.complete('chat', event, context, requestId) },
-      '/v1/embeddings': { POST: (event, context, requestId) => this.complete('embeddings', event, context, requestId) },
-      '/v1/tasks': { POST: (event, _context, requestId) => this.submitTask(event, requestId) },
-    };
+    this.router = new Router(
+      { '/health': { GET: async ({ requestId }) => json(200, { status: 'ok' }, requestId) } },
+      chatRoutes(this),
+      modelsRoutes(this),
+      tasksRoutes(this),
+    );
   }
 
   handle = async (event: APIGatewayProxyEvent, context: Context): Promise<GatewayResponse> => {
     const requestId = event.requestContext?.requestId ?? context.awsRequestId;
-    const path = event.path.length > 1 ? event.path.replace(/\/+$/, '') : event.path;
-    const modelId = /^\/v1\/models\/(.+)$/.exec(path)?.[1];
-    const taskId = /^\/v1\/tasks\/([^/]+)$/.exec(path)?.[1];
-    const methods =
-      modelId !== undefined
-        ? this.modelRoute(decodeURIComponent(modelId))
-        : taskId !== undefined
-          ? this.taskRoute(decodeURIComponent(taskId))
-          : this.routes[path];
-    if (!methods) throw new GatewayError('unknown_route', `no such endpoint: ${event.httpMethod} ${path}`);
-    const handler = methods[event.httpMethod];
-    if (!handler) {
-      throw new GatewayError('method_not_allowed', `${path} accepts ${Object.keys(methods).join(', ')}`, {
-        headers: { allow: Object.keys(methods).join(', ') },
-      });
-    }
-    return handler(event, context, requestId);
+    const { handler, params } = this.router.route(event.httpMethod, event.path);
+    return handler({ event, context, requestId, params });
   };
 
-  /** The checks a request passes before anything is spent: who, what, where, and whether it may. */
-  async admit(
-    operation: Operation,
-    headers: Readonly<Record<string, string | undefined>>,
-    rawBody: unknown,
-  ): Promise<{ principal: Principal; routeName: string; body: Record<string, unknown> }> {
-    const principal = await this.auth.authenticate(headers);
+  authenticate(headers: Readonly<Record<string, string | undefined>>): Promise<Principal> {
+    return this.auth.authenticate(headers);
+  }
+
+  /**
+   * One completion for any door: who, what (the body in the engine's form, validated), where
+   * (the route, the allow-lists, screening), then idempotency, and the answer buffered or
+   * streamed in the door's dialect.
+   */
+  async serveCompletion(request: RouteRequest, call: CompletionCall): Promise<GatewayResponse> {
+    const { event, context, requestId } = request;
+    const { operation, renderer } = call;
+    const principal = await this.auth.authenticate(event.headers);
     const body =
-      operation === 'chat'
-        ? validateBody(chatCompletionRequestSchema, rawBody)
-        : validateBody(embeddingsRequestSchema, rawBody);
+      operation === 'chat' ? validateBody(chatCompletionRequestSchema, call.body) : validateBody(embeddingsRequestSchema, call.body);
     if (body.stream === true && typeof body.n === 'number' && body.n > 1) {
       throw new GatewayError('invalid_request', 'a streamed request takes one choice: leave `n` out or set it to 1', {
         details: { param: 'n' },
       });
     }
-    const routeName = this.routeFor(principal, headers[BREAKWATER_HEADERS.ROUTE]);
-    this.checkAllowLists(principal, this.deps.config.routes.get(routeName)!, body);
+    const routeName = this.routeFor(principal, event.headers[BREAKWATER_HEADERS.ROUTE]);
+    this.checkAllowLists(principal, this.config.routes.get(routeName)!, body);
     this.screen(principal, body);
-    return { principal, routeName, body };
-  }
 
-  private async complete(
-    operation: Operation,
-    event: APIGatewayProxyEvent,
-    context: Context,
-    requestId: string,
-  ): Promise<GatewayResponse> {
-    const { principal, routeName, body } = await this.admit(operation, event.headers, event.body);
     const idempotencyKey = parseIdempotencyKey(event.headers[BREAKWATER_HEADERS.IDEMPOTENCY_KEY]);
-    const { settings } = this.deps.config;
+    const { settings } = this.config;
     const completionRequest = () => ({
       principal,
       routeName,
@@ -150,33 +129,37 @@ export class GatewayApp {
       endUser: endUserOf(body, event.headers),
     });
     const { idempotency } = this.services;
-    const idempotent = idempotencyKey && idempotency
-      ? <T>(execute: () => Promise<T>) =>
-          idempotency.run({
-            tenant: principal.tenant.name,
-            key: idempotencyKey,
-            payload: { operation, route: routeName, body },
-            lambdaContext: context,
-            execute,
-          })
-      : undefined;
+    const idempotent =
+      idempotencyKey && idempotency
+        ? <T>(execute: () => Promise<T>) =>
+            idempotency.run({
+              tenant: principal.tenant.name,
+              key: idempotencyKey,
+              payload: { door: renderer.door, operation, route: routeName, body },
+              lambdaContext: context,
+              execute,
+            })
+        : undefined;
 
     if (body.stream === true) {
-      const includeUsage = (body.stream_options as { include_usage?: boolean } | null | undefined)?.include_usage === true;
-      const sse = (streamed: StreamedCompletion, headers?: Record<string, string>) =>
-        chatSseResponse(streamed, { includeUsage, requestId, headers });
+      const sse = (streamed: StreamedCompletion, headers?: Record<string, string>) => renderer.streamed(streamed, requestId, headers);
       if (!idempotent) return sse(await this.completions.stream(completionRequest()));
       return this.streamIdempotently(idempotent, () => this.completions.stream(completionRequest()), sse, requestId);
     }
 
     const serve = async (): Promise<GatewayResponse> => {
       const outcome = await this.completions.complete(completionRequest());
-      return json(200, outcome.body, requestId, outcome.headers);
+      return renderer.buffered(outcome.body, outcome.headers, requestId);
     };
     if (!idempotent) return serve();
     const { value, replayed } = await idempotent(serve);
     if (!replayed) return value;
     return { ...value, headers: { ...value.headers, [BREAKWATER_HEADERS.REQUEST_ID]: requestId, [BREAKWATER_HEADERS.REPLAYED]: 'true' } };
+  }
+
+  /** The tenant's own route, plus `allowed_routes` (a key's policy may narrow the tenant's list). */
+  allowedRoutes(principal: Principal): Set<string> {
+    return new Set([principal.tenant.route, ...(principal.policy.allowed_routes ?? [])]);
   }
 
   /**
@@ -217,92 +200,9 @@ export class GatewayApp {
     return sse(replayStream(stored, value.headers), { [BREAKWATER_HEADERS.REQUEST_ID]: requestId, [BREAKWATER_HEADERS.REPLAYED]: 'true' });
   }
 
-  /**
-   * `POST /v1/tasks`: everything a synchronous request would be refused for is refused here, at
-   * submit time (a bad body, a disallowed model, screening, a private callback URL), so nothing
-   * that can only fail is ever queued. Tasks run on the tenant's own route.
-   */
-  private async submitTask(event: APIGatewayProxyEvent, requestId: string): Promise<GatewayResponse> {
-    const tasks = this.tasksService();
-    const principal = await this.auth.authenticate(event.headers);
-    const submission = parseTaskSubmission(event.body);
-    this.checkAllowLists(principal, this.deps.config.routes.get(principal.tenant.route)!, submission.request);
-    this.screen(principal, submission.request);
-    this.completions.checkFits(principal, principal.tenant.route, submission.request);
-    if (submission.callback_url) {
-      await assertCallbackUrl(submission.callback_url, { allowPrivate: principal.policy.callback_allow_private ?? false });
-    }
-    const idempotencyKey = parseIdempotencyKey(event.headers[BREAKWATER_HEADERS.IDEMPOTENCY_KEY]);
-    const { id, status } = await tasks.submit({
-      tenant: principal.tenant.name,
-      keyPrefix: principal.keyPrefix,
-      keyId: principal.keyId,
-      keyPolicy: principal.keyPolicy,
-      body: event.body,
-      idempotencyKey,
-    });
-    // requestContext.path keeps API Gateway's stage (/prod/v1/tasks); event.path does not.
-    const location = `${(event.requestContext?.path ?? event.path).replace(/\/+$/, '')}/${id}`;
-    return json(202, { id, object: 'breakwater.task', status }, requestId, { location });
-  }
-
-  /** `GET` and `DELETE /v1/tasks/{id}`: scoped to the caller's tenant, so another tenant's id is a 404. */
-  private taskRoute(id: string): Partial<Record<string, Handler>> {
-    return {
-      GET: async (event, _context, requestId) => {
-        const principal = await this.auth.authenticate(event.headers);
-        return json(200, await this.tasksService().get(principal.tenant.name, id), requestId);
-      },
-      DELETE: async (event, _context, requestId) => {
-        const principal = await this.auth.authenticate(event.headers);
-        return json(200, await this.tasksService().cancel(principal.tenant.name, id), requestId);
-      },
-    };
-  }
-
-  private tasksService() {
-    if (!this.services.tasks) throw new GatewayError('unknown_route', 'tasks need the state store and queues, which this gateway has not got');
-    return this.services.tasks;
-  }
-
-  private async listModels(event: APIGatewayProxyEvent, requestId: string): Promise<GatewayResponse> {
-    const principal = await this.auth.authenticate(event.headers);
-    return json(200, { object: 'list', data: [...this.reachableModels(principal).values()] }, requestId);
-  }
-
-  /** `GET /v1/models/{id}` (the SDK's `models.retrieve`): one of the caller's models, else 404. */
-  private modelRoute(id: string): Partial<Record<string, Handler>> {
-    return {
-      GET: async (event, _context, requestId) => {
-        const model = this.reachableModels(await this.auth.authenticate(event.headers)).get(id);
-        if (!model) throw new GatewayError('unknown_route', `no model "${id}" on this key's routes`);
-        return json(200, model, requestId);
-      },
-    };
-  }
-
-  /** Models named by the targets of the caller's routes; weight-0 targets are never called. */
-  private reachableModels(principal: Principal) {
-    const allowed = principal.policy.allowed_models;
-    const models = new Map<string, { id: string; object: 'model'; created: number; owned_by: string }>();
-    for (const routeName of this.allowedRoutes(principal)) {
-      for (const target of leaves(this.deps.config.routes.get(routeName) as RouteNode)) {
-        if (!target.model || target.weight === 0 || models.has(target.model)) continue;
-        if (allowed && !allowed.includes(target.model)) continue;
-        models.set(target.model, { id: target.model, object: 'model', created: 0, owned_by: target.providerName });
-      }
-    }
-    return models;
-  }
-
-  /** The tenant's own route, plus `allowed_routes` (a key's policy may narrow the tenant's list). */
-  private allowedRoutes(principal: Principal): Set<string> {
-    return new Set([principal.tenant.route, ...(principal.policy.allowed_routes ?? [])]);
-  }
-
   private routeFor(principal: Principal, requested: string | undefined): string {
     if (requested === undefined || requested === '') return principal.tenant.route;
-    if (!this.deps.config.routes.has(requested)) {
+    if (!this.config.routes.has(requested)) {
       throw new GatewayError('unknown_route', `no route named "${requested}"`, { details: { param: BREAKWATER_HEADERS.ROUTE } });
     }
     if (!this.allowedRoutes(principal).has(requested)) {
@@ -312,7 +212,7 @@ export class GatewayApp {
   }
 
   /** `allowed_models` / `allowed_providers`: every target the request could reach must be allowed. */
-  private checkAllowLists(principal: Principal, route: RouteNode, body: Record<string, unknown>): void {
+  checkAllowLists(principal: Principal, route: RouteNode, body: Record<string, unknown>): void {
     const { allowed_models: models, allowed_providers: providers } = principal.policy;
     if (!models && !providers) return;
     for (const target of leaves(route)) {
@@ -327,7 +227,7 @@ export class GatewayApp {
   }
 
   /** Input screening: a security event (ids only, never content) and, in `block` mode, a 400. */
-  private screen(principal: Principal, body: Record<string, unknown>): void {
+  screen(principal: Principal, body: Record<string, unknown>): void {
     const mode = principal.policy.input_screening ?? 'off';
     if (mode === 'off') return;
     const matches = screenInput(body);
@@ -354,19 +254,6 @@ export class GatewayApp {
     }
     return adapter;
   }
-}
-
-function json(
-  statusCode: number,
-  body: unknown,
-  requestId: string,
-  headers: Record<string, string> = {},
-): GatewayResponse {
-  return {
-    statusCode,
-    headers: { 'content-type': 'application/json', [BREAKWATER_HEADERS.REQUEST_ID]: requestId, ...headers },
-    body: JSON.stringify(body),
-  };
 }
 
 /** Passes the events on and says, once, whether they ran to their end. */
