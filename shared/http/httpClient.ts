@@ -68,24 +68,33 @@ export function toHttpClientError(error: unknown): HttpClientError {
   return new HttpClientError(code, error instanceof Error ? error.message : 'network failure', { cause: error });
 }
 
-export function httpRequest(request: HttpRequest): Promise<HttpResponse> {
-  const { url, method, headers, body, timeoutMs, maxResponseBytes = 32 * 1024 * 1024 } = request;
-  return new Promise((resolve, reject) => {
-    let parsed: URL;
-    try {
-      parsed = new URL(url);
-    } catch (cause) {
-      return reject(new HttpClientError('EINVALIDURL', 'invalid upstream URL', { cause }));
-    }
-    const isHttps = parsed.protocol === 'https:';
-    const requestHeaders: Record<string, string | number> = { ...headers };
-    if (body !== undefined) requestHeaders['content-length'] = Buffer.byteLength(body);
+/**
+ * A request on the shared keep-alive agents, with its content-length set; not yet ended.
+ * Throws an {@link HttpClientError} `EINVALIDURL` for a URL node cannot parse.
+ */
+export function startRequest(request: Pick<HttpRequest, 'url' | 'method' | 'headers' | 'body'>): http.ClientRequest {
+  const { url, method, headers, body } = request;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch (cause) {
+    throw new HttpClientError('EINVALIDURL', 'invalid upstream URL', { cause });
+  }
+  const isHttps = parsed.protocol === 'https:';
+  const requestHeaders: Record<string, string | number> = { ...headers };
+  if (body !== undefined) requestHeaders['content-length'] = Buffer.byteLength(body);
+  return (isHttps ? https : http).request(parsed, { method, headers: requestHeaders, agent: isHttps ? httpsAgent : httpAgent });
+}
 
-    const req = (isHttps ? https : http).request(parsed, {
-      method,
-      headers: requestHeaders,
-      agent: isHttps ? httpsAgent : httpAgent,
-    });
+export function httpRequest(request: HttpRequest): Promise<HttpResponse> {
+  const { body, timeoutMs, maxResponseBytes = 32 * 1024 * 1024 } = request;
+  return new Promise((resolve, reject) => {
+    let req: http.ClientRequest;
+    try {
+      req = startRequest(request);
+    } catch (error) {
+      return reject(error);
+    }
 
     const timer = setTimeout(() => {
       req.destroy(new HttpClientError(HTTP_ERROR_CODES.TIMEOUT, `no answer within ${timeoutMs} ms`));

@@ -1,14 +1,6 @@
-import http, { type IncomingMessage } from 'node:http';
-import https from 'node:https';
-import {
-  HTTP_ERROR_CODES,
-  HttpClientError,
-  headerRecord,
-  httpAgent,
-  httpsAgent,
-  toHttpClientError,
-  type HttpRequest,
-} from './httpClient';
+import type http from 'node:http';
+import type { IncomingMessage } from 'node:http';
+import { HTTP_ERROR_CODES, HttpClientError, headerRecord, startRequest, toHttpClientError, type HttpRequest } from './httpClient';
 
 /**
  * The streaming half of the upstream HTTP client: the same pools, error codes and timeout
@@ -116,23 +108,14 @@ export class ResponseBody implements AsyncIterable<Buffer> {
  * Rejects with an {@link HttpClientError} (`ATTEMPT_TIMEOUT`, or node's socket code).
  */
 export function httpStream(request: HttpStreamRequest): Promise<HttpStreamResponse> {
-  const { url, method, headers, body, timeoutMs } = request;
+  const { body, timeoutMs } = request;
   return new Promise((resolve, reject) => {
-    let parsed: URL;
+    let req: http.ClientRequest;
     try {
-      parsed = new URL(url);
-    } catch (cause) {
-      return reject(new HttpClientError('EINVALIDURL', 'invalid upstream URL', { cause }));
+      req = startRequest(request);
+    } catch (error) {
+      return reject(error);
     }
-    const isHttps = parsed.protocol === 'https:';
-    const requestHeaders: Record<string, string | number> = { ...headers };
-    if (body !== undefined) requestHeaders['content-length'] = Buffer.byteLength(body);
-
-    const req = (isHttps ? https : http).request(parsed, {
-      method,
-      headers: requestHeaders,
-      agent: isHttps ? httpsAgent : httpAgent,
-    });
 
     const timer = setTimeout(() => {
       req.destroy(new HttpClientError(HTTP_ERROR_CODES.TIMEOUT, `no response head within ${timeoutMs} ms`));
