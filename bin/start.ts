@@ -7,6 +7,7 @@
  * as Lambda's SQS event source mapping would.
  */
 import { isConfigError } from '../shared/config/ConfigError';
+import { localRedriveCommand } from './cli/dlqCommand';
 import { gatewayTimeouts } from '../lib/gatewayTimeouts';
 import { startApiGatewayServer } from './local/apiGatewayServer';
 import { installAwsLambdaGlobal } from './local/lambdaStreaming';
@@ -66,10 +67,10 @@ try {
       `  try:      curl -s ${server.url}/v1/chat/completions -H 'authorization: Bearer ${demoKey}' \\`,
       `              -H 'content-type: application/json' -d '{"model":"any","messages":[{"role":"user","content":"hello"}]}'`,
       `  state:    DynamoDB at ${dynamo.endpoint}${dynamo.embedded ? ' (in-process dynalite)' : ''}`,
-      `  keys:     AWS_ENDPOINT_URL_DYNAMODB=${dynamo.endpoint} npx breakwater keys create --tenant demo`,
+      `  keys:     AWS_ENDPOINT_URL_DYNAMODB=${dynamo.endpoint} npx breakwater keys create --tenant demo --config ${configPath}`,
       `  secrets:  Secrets Manager at ${secretsManager.endpoint} (BREAKWATER_SECRET_<NAME> or .breakwater/secrets.json)`,
       `  tasks:    POST ${server.url}/v1/tasks; queues at ${queues.endpoint}`,
-      `            redrive: AWS_ENDPOINT_URL_SQS=${queues.endpoint} BREAKWATER_QUEUE_DLQ_URL=${queues.queues.dlq.url} npx breakwater dlq redrive`,
+      `            redrive: ${localRedriveCommand({ endpoint: queues.endpoint, dlqUrl: queues.queues.dlq.url, targetUrl: queues.queues.normal.url })}`,
       '  Ctrl-C stops it.',
       '',
     ].join('\n'),

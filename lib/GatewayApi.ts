@@ -18,6 +18,9 @@ import { Construct } from 'constructs';
 /** The OpenAI-compatible routes exposed explicitly (everything else goes through {proxy+}). */
 export const GATEWAY_ROUTES = [
   { method: 'POST', path: '/v1/chat/completions' },
+  { method: 'POST', path: '/v1/responses' },
+  { method: 'GET', path: '/v1/responses/{id}' },
+  { method: 'DELETE', path: '/v1/responses/{id}' },
   { method: 'POST', path: '/v1/embeddings' },
   { method: 'GET', path: '/v1/models' },
   { method: 'POST', path: '/v1/tasks' },

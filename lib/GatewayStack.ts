@@ -37,7 +37,12 @@ const ENGINE_TABLE_GRANTS: TableGrants = {
  * fleet-wide guarantee; the worker runs the same engine on queued tasks but never
  * authenticates a key, so the keys table is out of its reach.
  */
-export const GATEWAY_TABLE_GRANTS: TableGrants = { ...ENGINE_TABLE_GRANTS, keys: TABLE_ACCESS.READ };
+export const GATEWAY_TABLE_GRANTS: TableGrants = {
+  ...ENGINE_TABLE_GRANTS,
+  keys: TABLE_ACCESS.READ,
+  // Stored Responses API answers: only the door that serves /v1/responses reads or writes them.
+  responses: TABLE_ACCESS.READ_WRITE,
+};
 export const WORKER_TABLE_GRANTS: TableGrants = { ...ENGINE_TABLE_GRANTS };
 
 /** Stack output names the CLI reads (table names, queue URLs and ARNs). */

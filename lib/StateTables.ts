@@ -1,5 +1,5 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
-import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import type { IGrantable } from 'aws-cdk-lib/aws-iam';
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
@@ -8,7 +8,8 @@ import { TABLES, type TableId, type TableSpec } from '../shared/stores/dynamo/ta
 /**
  * Tables whose loss costs money or identity: spend (what tenants owe), keys (who may call),
  * tasks (results clients come back for). They outlive a stack deletion. The rest hold state
- * that rebuilds itself (breakers, cache) or expires within a day (idempotency, rate windows).
+ * that rebuilds itself (breakers, cache), expires within a day (idempotency, rate windows), or
+ * is conversation state a client can always send again in full (stored responses, 30 days).
  */
 export const RETAINED_TABLES: ReadonlySet<TableId> = new Set<TableId>(['spend', 'keys', 'tasks']);
 
@@ -57,7 +58,7 @@ export class StateTables extends Construct {
   }
 
   private createTable(tableId: TableId, spec: TableSpec): Table {
-    return new Table(this, pascalTableId(tableId), {
+    const table = new Table(this, pascalTableId(tableId), {
       partitionKey: { name: spec.partitionKey, type: AttributeType.STRING },
       billingMode: BillingMode.PAY_PER_REQUEST,
       encryption: TableEncryption.AWS_MANAGED,
@@ -65,5 +66,14 @@ export class StateTables extends Construct {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: spec.pointInTimeRecovery === true },
       removalPolicy: RETAINED_TABLES.has(tableId) ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     });
+    for (const index of spec.indexes ?? []) {
+      table.addGlobalSecondaryIndex({
+        indexName: index.name,
+        partitionKey: { name: index.partitionKey, type: AttributeType.STRING },
+        sortKey: { name: index.sortKey.name, type: index.sortKey.type === 'N' ? AttributeType.NUMBER : AttributeType.STRING },
+        projectionType: ProjectionType.ALL,
+      });
+    }
+    return table;
   }
 }

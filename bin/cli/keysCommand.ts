@@ -23,6 +23,12 @@ export interface KeysCommandDeps {
   io: CliIo;
   /** The store, opened only once the arguments are known to be valid. */
   openStore(options: { table?: string }): KeyStore;
+  /**
+   * The tenants of the gateway's config (`--config`, else the default file) and the file read:
+   * a key for any other tenant would be refused (401) forever, so create refuses it first.
+   * @throws UsageError when the config cannot be read
+   */
+  configTenants(configPath: string | undefined): Promise<{ path: string; tenants: ReadonlySet<string> }>;
   now(): number;
 }
 
@@ -32,7 +38,14 @@ const COMMON = {
 } as const satisfies ParseArgsConfig['options'];
 
 const SUBCOMMANDS = {
-  create: { ...COMMON, tenant: { type: 'string' }, name: { type: 'string' }, 'expires-in': { type: 'string' }, policy: { type: 'string' } },
+  create: {
+    ...COMMON,
+    tenant: { type: 'string' },
+    name: { type: 'string' },
+    'expires-in': { type: 'string' },
+    policy: { type: 'string' },
+    config: { type: 'string' },
+  },
   list: { ...COMMON, tenant: { type: 'string' }, json: { type: 'boolean' } },
   revoke: { ...COMMON },
   rotate: { ...COMMON, grace: { type: 'string' }, 'expires-in': { type: 'string' } },
@@ -73,6 +86,14 @@ export async function keysCommand(args: readonly string[], deps: KeysCommandDeps
       const label = optionalString(values.name, 'name');
       const expiresInSeconds = durationOption(values['expires-in'], 'expires-in', { allowZero: false });
       const policy = policyOption(values.policy);
+      const config = await deps.configTenants(optionalString(values.config, 'config'));
+      if (!config.tenants.has(tenant)) {
+        const known = [...config.tenants].map((name) => `"${name}"`).join(', ') || 'none';
+        throw new UsageError(
+          `tenant "${tenant}" is not in ${config.path} (tenants there: ${known}); the gateway would refuse its key. ` +
+            'Add the tenant to the config first, or pass --config <file> for another one.',
+        );
+      }
       const store = deps.openStore({ table });
       const { key, record } = await store.create({ tenant, name: label, expiresInSeconds, policy });
       deps.io.err(`Created key ${record.prefix} for tenant "${record.tenant}"${describe(record)}.`);

@@ -1,10 +1,12 @@
+import { loadConfigFile } from '../../shared/config';
+import { isConfigError } from '../../shared/config/ConfigError';
 import { isKeyStoreError, type KeyStore } from '../../shared/keys';
 import { createSqsClient } from '../../shared/queue';
 import { dlqCommand } from './dlqCommand';
 import { keysCommand, type CliIo } from './keysCommand';
 import { openKeyStore, storeTarget, type StoreTarget } from './openKeyStore';
 import { MAIN_USAGE } from './usage';
-import { isUsageError } from './UsageError';
+import { isUsageError, UsageError } from './UsageError';
 
 export const EXIT_CODES = { OK: 0, FAILED: 1, USAGE: 2 } as const;
 
@@ -22,6 +24,8 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
   const { io, env } = deps;
   const [command, ...rest] = argv;
   let target: StoreTarget | undefined;
+  /** What a failure is named against: the key store, or the queues. */
+  let where = 'the key store';
   const cleanups: Array<() => void> = [];
   try {
     if (command === undefined) {
@@ -33,6 +37,7 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
       return EXIT_CODES.OK;
     }
     if (command === 'dlq') {
+      where = `the SQS endpoint ${env.AWS_ENDPOINT_URL_SQS?.trim() || '(AWS)'}`;
       return await dlqCommand(rest, {
         io,
         env,
@@ -50,6 +55,15 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
     return await keysCommand(rest, {
       io,
       now: deps.now ?? Date.now,
+      configTenants: async (path) => {
+        const file = path ?? (env.BREAKWATER_CONFIG?.trim() || 'breakwater.config.json');
+        try {
+          return { path: file, tenants: new Set((await loadConfigFile(file)).tenants.keys()) };
+        } catch (error) {
+          if (!isConfigError(error)) throw error;
+          throw new UsageError(`the tenant cannot be checked against the gateway's config: ${error.message} (pass --config <file> or set BREAKWATER_CONFIG)`);
+        }
+      },
       openStore: ({ table }) => {
         target = storeTarget(env, table);
         if (deps.storeFor) return deps.storeFor(target);
@@ -63,7 +77,7 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
       io.err(`error: ${error.message}${error.usage ? `\n\n${error.usage}` : ''}`);
       return EXIT_CODES.USAGE;
     }
-    io.err(`error: ${describeFailure(error, target)}`);
+    io.err(`error: ${describeFailure(error, target, where)}`);
     return EXIT_CODES.FAILED;
   } finally {
     for (const cleanup of cleanups) cleanup();
@@ -71,16 +85,17 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
 }
 
 /** One line an operator can act on; AWS errors are named with the table and endpoint used. */
-function describeFailure(error: unknown, target: StoreTarget | undefined): string {
+function describeFailure(error: unknown, target: StoreTarget | undefined, fallbackWhere: string): string {
   if (isKeyStoreError(error)) return error.message;
   const { name, message } = error as Error;
-  const where = target ? `table "${target.tableName}" at ${target.endpoint ?? 'AWS'}` : 'the key store';
+  const where = target ? `table "${target.tableName}" at ${target.endpoint ?? 'AWS'}` : fallbackWhere;
   if (name === 'ResourceNotFoundException') {
     return `${where} does not exist: set BREAKWATER_TABLE_KEYS or --table (and AWS_ENDPOINT_URL_DYNAMODB for a local store)`;
   }
   const code = (error as NodeJS.ErrnoException).code ?? (error as { cause?: NodeJS.ErrnoException }).cause?.code;
   if (code === 'ECONNREFUSED' || name === 'TimeoutError') {
-    return `cannot reach ${where} (${code ?? name}); is "npm start" running, and is AWS_ENDPOINT_URL_DYNAMODB its endpoint?`;
+    const variable = target ? 'AWS_ENDPOINT_URL_DYNAMODB' : 'AWS_ENDPOINT_URL_SQS';
+    return `cannot reach ${where} (${code ?? name}); is "npm start" running, and is ${variable} its endpoint?`;
   }
   if (name === 'CredentialsProviderError' || name === 'UnrecognizedClientException' || name === 'ExpiredTokenException') {
     return `AWS rejected the credentials for ${where}: ${message} (check AWS_PROFILE / AWS_REGION)`;

@@ -9,7 +9,7 @@ Commands:
 Run "breakwater keys --help" or "breakwater dlq --help" for details.`;
 
 export const KEYS_USAGE = `Usage:
-  breakwater keys create --tenant <tenant> [--name <name>] [--expires-in <30d>] [--policy '<json>']
+  breakwater keys create --tenant <tenant> [--name <name>] [--expires-in <30d>] [--policy '<json>'] [--config <file>]
   breakwater keys list [--tenant <tenant>] [--json]
   breakwater keys revoke <key or display prefix>
   breakwater keys rotate <key or display prefix> --grace <1h> [--expires-in <30d>]
@@ -20,6 +20,9 @@ Options for every subcommand:
 
 Durations: 90s, 15m, 1h, 30d, 2w, or combined (1h30m); --grace also takes 0.
 --policy takes the tenant fields of the config file, e.g. '{"rpm_limit":60,"allowed_models":["gpt-4o-mini"]}'.
+create refuses a tenant the gateway's config lacks (its key would be refused): the config is
+--config, else $BREAKWATER_CONFIG, else ./breakwater.config.json.
+rotate gives the new key the old key's expiry (unless --expires-in says otherwise).
 
 The store: against "npm start", set AWS_ENDPOINT_URL_DYNAMODB to the endpoint it prints;
 against AWS, the usual AWS_PROFILE / AWS_REGION and the stack's table name.

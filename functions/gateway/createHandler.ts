@@ -6,6 +6,7 @@ import middy, { type MiddlewareObj } from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import httpJsonBodyParser from '@middy/http-json-body-parser';
 import type { APIGatewayProxyEvent, StreamifyHandler } from 'aws-lambda';
+import { messagesErrorShape } from '../../shared/api/messages/anthropicErrors';
 import type { CompiledConfig } from '../../shared/config';
 import type { SecretSource } from '../../shared/credentials';
 import { GatewayApp, type GatewayServices } from '../../shared/gateway';
@@ -63,7 +64,8 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): GatewayStreaming
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(publishMetrics(metrics))
     .use(publishMetricsWhenStreamEnds(metrics))
-    .use(openAiErrorResponder(logger) as MiddlewareObj<APIGatewayProxyEvent, GatewayResponse>)
+    // Errors in OpenAI's shape, but under /v1/messages in Anthropic's (the Anthropic SDK's error classes).
+    .use(openAiErrorResponder(logger, { shapes: [messagesErrorShape] }) as MiddlewareObj<APIGatewayProxyEvent, GatewayResponse>)
     .use(httpHeaderNormalizer())
     .use(bodySizeLimit({ maxBytes: deps.config.settings.max_body_bytes }))
     // Content-type is not checked: curl users forget it, and the body must be JSON either way.

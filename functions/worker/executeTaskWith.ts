@@ -6,7 +6,8 @@ import type { ExecuteTask } from '../../shared/tasks';
 
 /**
  * A task runs the same completion as `POST /v1/chat/completions` (limits, spend, breakers,
- * retries, fallbacks, credentials), on its tenant's own route, inside the worker's deadline.
+ * retries, fallbacks, credentials), on the route named at submit (else its tenant's own), inside
+ * the worker's deadline.
  * Errors are thrown unchanged: their code, status and `retry-after` decide retry or failure.
  */
 export function executeTaskWith(completions: CompletionService, config: CompiledConfig, clock: Clock): ExecuteTask {
@@ -14,6 +15,9 @@ export function executeTaskWith(completions: CompletionService, config: Compiled
     const tenant = config.tenants.get(task.tenant);
     // Permanent: the tenant was removed from the config after the task was queued.
     if (!tenant) throw new GatewayError('invalid_api_key', `tenant "${task.tenant}" is no longer configured`);
+    const routeName = task.route ?? tenant.route;
+    // Permanent too: the route named at submit was removed from the config since.
+    if (!config.routes.has(routeName)) throw new GatewayError('unknown_route', `route "${routeName}" is no longer configured`);
     const deadline = Deadline.after(
       clock,
       requestBudgetMs({
@@ -32,7 +36,7 @@ export function executeTaskWith(completions: CompletionService, config: Compiled
         policy: task.keyPolicy ? mergePolicies(tenant.policy, task.keyPolicy) : tenant.policy,
         keyPolicy: task.keyPolicy,
       },
-      routeName: tenant.route,
+      routeName,
       operation: 'chat',
       body: task.request,
       deadline,

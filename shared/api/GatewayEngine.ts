@@ -2,8 +2,8 @@ import type { CompiledConfig } from '../config';
 import type { CompletionService, StreamedCompletion } from '../gateway/CompletionService';
 import type { GatewayServices } from '../gateway/GatewayServices';
 import type { Principal } from '../gateway/Principal';
-import type { Operation } from '../providers';
-import type { RouteNode } from '../routing';
+import type { Operation, ProviderAdapter } from '../providers';
+import type { RouteNode, TargetNode } from '../routing';
 import type { GatewayResponse } from './chat/sseResponse';
 import type { RouteRequest } from './router';
 
@@ -37,8 +37,18 @@ export interface GatewayEngine {
   serveCompletion(request: RouteRequest, call: CompletionCall): Promise<GatewayResponse>;
   /** The routes a principal may use: its tenant's own, plus `allowed_routes`. */
   allowedRoutes(principal: Principal): Set<string>;
+  /**
+   * The route a request runs on: the one `x-breakwater-route` names (404 `unknown_route` if
+   * there is none such, 403 `model_not_allowed` if the key may not use it), else the tenant's.
+   */
+  routeFor(principal: Principal, requested: string | undefined): string;
   /** `allowed_models` / `allowed_providers`: every target the request could reach must be allowed. */
   checkAllowLists(principal: Principal, route: RouteNode, body: Record<string, unknown>): void;
   /** Input screening per the principal's policy: logs, counts and (in `block` mode) refuses. */
   screen(principal: Principal, body: Record<string, unknown>): void;
+  /**
+   * The adapter of a target's provider, for a door's call outside the route walk (the Messages
+   * door's count_tokens); one per provider for the container's life.
+   */
+  adapterFor(target: TargetNode): ProviderAdapter;
 }

@@ -1,6 +1,8 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Clock } from '../resilience/clock';
+import { LruMap } from '../resilience/lruMap';
+import { isDeadlineCut } from '../stores/boundedCalls';
 import type { BreakerStore } from './BreakerStore';
 import type { ResolvedBreakerConfig } from './config';
 import { MemoryBreakerStore } from './MemoryBreakerStore';
@@ -72,7 +74,20 @@ export interface CircuitBreakersOptions {
   storeRetryIntervalMs?: number;
   /** The in-container fallback. @default a new {@link MemoryBreakerStore} */
   fallback?: MemoryBreakerStore;
+  /**
+   * Targets this container keeps outcome windows and cached reads for, least recently used
+   * dropped first. A dropped target loses only this container's partial counts and cached read;
+   * the fleet's state is in the store.
+   * @default {@link MAX_TRACKED_TARGETS}
+   */
+  maxTargets?: number;
 }
+
+/**
+ * A config names tens of targets; a route passing the client's model through (and BYOK keys)
+ * make one per model and credential, which clients choose: memory must not follow them.
+ */
+export const MAX_TRACKED_TARGETS = 1_000;
 
 export interface AcquireOptions {
   /** Overrides {@link CircuitBreakersOptions.probeLeaseMs} for this attempt (its timeout plus a margin). */
@@ -111,7 +126,7 @@ export class CircuitBreakers {
   private readonly probeLeaseMs: number;
   private readonly storeRetryIntervalMs: number;
   private readonly fallback: MemoryBreakerStore;
-  private readonly trackers = new Map<string, Tracker>();
+  private readonly trackers: LruMap<string, Tracker>;
   /** While `now` is before this, the shared store is not asked. */
   private storeDownUntil = Number.NEGATIVE_INFINITY;
   private inOutage = false;
@@ -125,7 +140,13 @@ export class CircuitBreakers {
     this.cacheTtlMs = options.cacheTtlMs ?? 1_000;
     this.probeLeaseMs = options.probeLeaseMs ?? 30_000;
     this.storeRetryIntervalMs = options.storeRetryIntervalMs ?? 10_000;
-    this.fallback = options.fallback ?? new MemoryBreakerStore();
+    this.fallback = options.fallback ?? new MemoryBreakerStore({ maxTargets: options.maxTargets });
+    this.trackers = new LruMap(options.maxTargets ?? MAX_TRACKED_TARGETS);
+  }
+
+  /** Targets this container tracks now (bounded by `maxTargets`). */
+  get trackedTargets(): number {
+    return this.trackers.size;
   }
 
   /** Call before each upstream attempt; when allowed, report the attempt's outcome on the permit. */
@@ -169,12 +190,7 @@ export class CircuitBreakers {
   }
 
   private tracker(targetKey: string): Tracker {
-    let tracker = this.trackers.get(targetKey);
-    if (!tracker) {
-      tracker = { window: EMPTY_WINDOW };
-      this.trackers.set(targetKey, tracker);
-    }
-    return tracker;
+    return this.trackers.getOrCreate(targetKey, () => ({ window: EMPTY_WINDOW }));
   }
 
   private storeDown(now: number): boolean {
@@ -293,6 +309,8 @@ export class CircuitBreakers {
   }
 
   private storeFailed(operation: 'get' | 'transition', error: unknown): void {
+    // Cut by its request's deadline: this call decides in-container, the next asks the store again.
+    if (isDeadlineCut(error)) return;
     const now = this.clock.now();
     if (!this.storeDown(now)) this.fallback.clear();
     this.storeDownUntil = now + this.storeRetryIntervalMs;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import { TABLES } from '../stores/dynamo';
@@ -6,6 +7,19 @@ import { BreakerState, CLOSED_RECORD, type BreakerRecord, type Transition, type 
 import { guardFor, type TransitionGuard } from './transition';
 
 const PK = TABLES.breakers.partitionKey;
+
+/**
+ * Longer keys are stored by their hash. DynamoDB refuses a partition key over 2,048 bytes, and
+ * a refused key reads as a store outage (the container falls back to in-container breakers),
+ * which a long model name would otherwise trigger at will. Short keys stay readable in the table.
+ */
+export const MAX_PLAIN_KEY_BYTES = 512;
+
+/** The item key for a target key: itself when short, else `sha256:<hex>` of it. */
+export function breakerItemKey(targetKey: string): string {
+  if (Buffer.byteLength(targetKey) <= MAX_PLAIN_KEY_BYTES) return targetKey;
+  return `sha256:${createHash('sha256').update(targetKey).digest('hex')}`;
+}
 
 /**
  * Breaker state shared by the fleet: one item per target in the breakers table
@@ -22,7 +36,7 @@ export class DynamoBreakerStore implements BreakerStore {
   async get(targetKey: string): Promise<BreakerRecord> {
     // Strongly consistent: a container that just lost a probe race must see who won.
     const { Item } = await this.doc.send(
-      new GetCommand({ TableName: this.tableName, Key: { [PK]: targetKey }, ConsistentRead: true }),
+      new GetCommand({ TableName: this.tableName, Key: { [PK]: breakerItemKey(targetKey) }, ConsistentRead: true }),
     );
     return Item ? recordFromItem(Item) : CLOSED_RECORD;
   }
@@ -72,7 +86,7 @@ export function transitionUpdate(tableName: string, targetKey: string, transitio
   const condition = conditionFor(guardFor(transition), names, values);
   return {
     TableName: tableName,
-    Key: { [PK]: targetKey },
+    Key: { [PK]: breakerItemKey(targetKey) },
     UpdateExpression: `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}`,
     ConditionExpression: condition,
     ExpressionAttributeNames: names,

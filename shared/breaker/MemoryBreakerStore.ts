@@ -1,3 +1,4 @@
+import { LruMap } from '../resilience/lruMap';
 import type { BreakerStore } from './BreakerStore';
 import { CLOSED_RECORD, type BreakerRecord, type Transition } from './state';
 import { guardFor, guardHolds } from './transition';
@@ -8,7 +9,17 @@ import { guardFor, guardHolds } from './transition';
  * and a store for unit tests. Never throws.
  */
 export class MemoryBreakerStore implements BreakerStore {
-  private readonly records = new Map<string, BreakerRecord>();
+  private readonly records: LruMap<string, BreakerRecord>;
+
+  /** @param options.maxTargets records kept, least recently used dropped first (a dropped one reads closed). @default 1_000 */
+  constructor(options: { maxTargets?: number } = {}) {
+    this.records = new LruMap(options.maxTargets ?? 1_000);
+  }
+
+  /** Records held now. */
+  get size(): number {
+    return this.records.size;
+  }
 
   async get(targetKey: string): Promise<BreakerRecord> {
     return this.peek(targetKey);

@@ -2,6 +2,7 @@ export type { BreakerStore } from './BreakerStore';
 export {
   BreakerMetric,
   CircuitBreakers,
+  MAX_TRACKED_TARGETS,
   type AcquireOptions,
   type BreakerLogger,
   type BreakerMetrics,
@@ -15,7 +16,7 @@ export {
   type CircuitBreakerConfig,
   type ResolvedBreakerConfig,
 } from './config';
-export { DynamoBreakerStore, recordFromItem, transitionUpdate } from './DynamoBreakerStore';
+export { breakerItemKey, DynamoBreakerStore, MAX_PLAIN_KEY_BYTES, recordFromItem, transitionUpdate } from './DynamoBreakerStore';
 export { MemoryBreakerStore } from './MemoryBreakerStore';
 export { EMPTY_WINDOW, recordOutcome, windowTotals, type OutcomeBucket, type OutcomeWindow } from './outcomeWindow';
 export {

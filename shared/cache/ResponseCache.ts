@@ -1,6 +1,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Clock } from '../resilience';
+import { isDeadlineCut } from '../stores/boundedCalls';
 
 export interface ResponseCacheOptions {
   /** A DocumentClient from `createDynamoClients` (short timeouts). */
@@ -20,6 +21,13 @@ export interface ResponseCacheOptions {
    * @default 350_000
    */
   maxBodyBytes?: number;
+  /**
+   * After the store fails, how long this container treats the cache as absent (every read a
+   * miss, every write skipped) before asking the store again.
+   * @default 5_000 — a hung store then costs one request per five seconds a read's timeout,
+   * and the write after a failed read is not a second wait on the same store.
+   */
+  storeRetryIntervalMs?: number;
 }
 
 export interface CachedResponse {
@@ -43,23 +51,30 @@ interface CacheItem {
 
 /**
  * Responses stored in DynamoDB by {@link cacheKey}. A cache is an optimisation, so the store
- * failing never fails a request: `get` misses and `put` does nothing, both logging a warning.
+ * failing never fails a request: `get` misses and `put` does nothing, both logging a warning,
+ * and for `storeRetryIntervalMs` after a failure the store is not asked at all.
  */
 export class ResponseCache {
   private readonly staleRetentionSeconds: number;
   private readonly maxBodyBytes: number;
+  private readonly storeRetryIntervalMs: number;
+  /** While `now` is before this, the store is not asked. */
+  private storeDownUntil = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly options: ResponseCacheOptions) {
     this.staleRetentionSeconds = options.staleRetentionSeconds ?? 86_400;
     this.maxBodyBytes = options.maxBodyBytes ?? 350_000;
+    this.storeRetryIntervalMs = options.storeRetryIntervalMs ?? 5_000;
   }
 
   async get(key: string, maxAgeSeconds: number): Promise<CachedResponse | undefined> {
+    if (this.storeDown()) return undefined;
     let item: CacheItem | undefined;
     try {
       const result = await this.options.doc.send(new GetCommand({ TableName: this.options.tableName, Key: { pk: key } }));
       item = result.Item as CacheItem | undefined;
     } catch (error) {
+      this.storeFailed(error);
       this.warn('response cache read failed; treating as a miss', error);
       return undefined;
     }
@@ -93,11 +108,22 @@ export class ResponseCache {
       stored_at: now,
       expires_at: Math.ceil(now / 1000) + Math.max(maxAgeSeconds, this.staleRetentionSeconds),
     };
+    if (this.storeDown()) return;
     try {
       await this.options.doc.send(new PutCommand({ TableName: this.options.tableName, Item: item }));
     } catch (error) {
+      this.storeFailed(error);
       this.warn('response cache write failed; response not cached', error);
     }
+  }
+
+  private storeDown(): boolean {
+    return this.options.clock.now() < this.storeDownUntil;
+  }
+
+  private storeFailed(error: unknown): void {
+    // A call cut by its request's deadline says nothing about the store.
+    if (!isDeadlineCut(error)) this.storeDownUntil = this.options.clock.now() + this.storeRetryIntervalMs;
   }
 
   private warn(message: string, error: unknown): void {

@@ -138,6 +138,12 @@ const simulatedProviderSchema = z.strictObject({
    * @default 5
    */
   stream_chunk_delay_ms: z.number().min(0).default(5),
+  /**
+   * Streaming: share of streams, 0..1, cut mid-answer (a reset after about half the chunks), to
+   * try `stream_recovery` and a client's handling of a broken stream.
+   * @default 0
+   */
+  stream_cut_rate: z.number().min(0).max(1).default(0),
 });
 
 export const providerSchema = z.discriminatedUnion('type', [

@@ -9,10 +9,17 @@ export const ERROR_CODES = {
   input_rejected: { status: 400, type: 'invalid_request_error' },
   /** The upstream refused the request as the client sent it; status is the upstream's own 4xx. */
   upstream_rejected: { status: 400, type: 'invalid_request_error' },
+  /** A parameter some target of the route cannot honour; refused before any upstream call. */
+  unsupported_parameter: { status: 400, type: 'invalid_request_error' },
+  /** A built-in tool (web search, file search, computer use, ...) the gateway cannot run; the 400 names it. */
+  unsupported_tool: { status: 400, type: 'invalid_request_error' },
   invalid_api_key: { status: 401, type: 'authentication_error' },
   model_not_allowed: { status: 403, type: 'permission_error' },
   unknown_route: { status: 404, type: 'not_found_error' },
+  model_not_found: { status: 404, type: 'not_found_error' },
   task_not_found: { status: 404, type: 'not_found_error' },
+  /** A stored response that does not exist, expired, or belongs to another tenant. */
+  response_not_found: { status: 404, type: 'not_found_error' },
   method_not_allowed: { status: 405, type: 'invalid_request_error' },
   idempotency_in_progress: { status: 409, type: 'invalid_request_error' },
   task_not_cancellable: { status: 409, type: 'invalid_request_error' },
@@ -28,6 +35,7 @@ export const ERROR_CODES = {
   auth_unavailable: { status: 503, type: 'api_error' },
   task_queue_unavailable: { status: 503, type: 'api_error' },
   idempotency_unavailable: { status: 503, type: 'api_error' },
+  response_store_unavailable: { status: 503, type: 'api_error' },
   /** A stream failed after its first byte; sent as the stream's last event, never as a status. */
   stream_interrupted: { status: 502, type: 'api_error' },
   deadline_exceeded: { status: 504, type: 'api_error' },

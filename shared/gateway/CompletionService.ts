@@ -11,10 +11,12 @@ import type { RateLimitPermit } from '../ratelimit/FleetRateLimiter';
 import { GatewayError, isGatewayError } from '../errors';
 import type { Operation, ProviderAdapter } from '../providers';
 import type { Clock, Deadline, RandomSource, RetryBudgets } from '../resilience';
+import { runWithDeadline } from '../resilience/deadlineScope';
 import {
   executeRoute,
   executeStreamingRoute,
   leaves,
+  refuseUnsupported,
   type AttemptObserver,
   type RouteNode,
   type RouteResult,
@@ -26,6 +28,7 @@ import { CompletionAssembler, completionEvents, type CompletionMeta, type Stream
 import type { PrimedStream } from '../stream/primeStream';
 import { isUpstreamStreamError } from '../stream/UpstreamStreamError';
 import { continuationRoute, prefillRequest } from './continuation';
+import { headerSafe } from './headerSafe';
 import type { GatewayServices } from './GatewayServices';
 import type { Principal } from './Principal';
 import { reserveSpend } from './reserveSpend';
@@ -121,10 +124,17 @@ const usd = (value: number) => String(Number(value.toFixed(9)));
 export class CompletionService {
   constructor(private readonly deps: CompletionServiceDeps) {}
 
-  async complete(request: CompletionRequest): Promise<CompletionOutcome> {
+  complete(request: CompletionRequest): Promise<CompletionOutcome> {
+    // Every store call made for the request (admission, breakers, secrets, settlement) ends by
+    // its deadline: see shared/stores/boundedCalls.ts.
+    return runWithDeadline(request.deadline, () => this.completeWithinDeadline(request));
+  }
+
+  private async completeWithinDeadline(request: CompletionRequest): Promise<CompletionOutcome> {
     const { config, clock } = this.deps;
     const { routeName, body } = request;
     const route = config.routes.get(routeName)!;
+    this.checkTargets(routeName, request.operation, body);
     const started = clock.now();
     const admission = await this.admit(request);
     const { permit, reservation, estimatedTokens, cache, hit } = admission;
@@ -169,10 +179,17 @@ export class CompletionService {
    * fallbacks, which ends at the first target whose stream reaches its first content event.
    * A cache hit (fresh, or stale as the last level) is replayed as a stream.
    */
-  async stream(request: CompletionRequest): Promise<StreamedCompletion> {
+  stream(request: CompletionRequest): Promise<StreamedCompletion> {
+    // Up to the first byte, as `complete`; the relay after it runs in its reader's context, where
+    // store calls keep their own bound only.
+    return runWithDeadline(request.deadline, () => this.streamWithinDeadline(request));
+  }
+
+  private async streamWithinDeadline(request: CompletionRequest): Promise<StreamedCompletion> {
     const { config, clock } = this.deps;
     const { routeName, body } = request;
     const route = config.routes.get(routeName)!;
+    this.checkTargets(routeName, request.operation, body);
     const started = clock.now();
     const admission = await this.admit(request);
     const rateHeaders = { ...admission.permit?.headers };
@@ -476,7 +493,9 @@ export class CompletionService {
   private routeRequest(request: CompletionRequest, body: Record<string, unknown>) {
     return {
       operation: request.operation,
-      body,
+      // Embeddings are always asked for as floats: the door encodes them as its client asked
+      // (base64 included), and a cached answer serves either encoding.
+      body: request.operation === 'embeddings' ? { ...body, encoding_format: 'float' } : body,
       deadline: request.deadline,
       credentialOverrides: request.principal.policy.credential_overrides,
     };
@@ -485,6 +504,14 @@ export class CompletionService {
   private routeDeps() {
     const { clock, random, retryBudgets, services, observer, adapterFor } = this.deps;
     return { adapterFor, clock, random, retryBudgets, breakers: services.breakers, observer };
+  }
+
+  /**
+   * Refuses (400 `unsupported_parameter`) a request with a parameter some target of the route
+   * cannot honour, before any call: the same answer whichever target is up (see refuseUnsupported).
+   */
+  checkTargets(routeName: string, operation: Operation, body: Record<string, unknown>): void {
+    refuseUnsupported(this.deps.config.routes.get(routeName)!, { operation, body }, this.deps.adapterFor);
   }
 
   /** Refuses (400) a request whose worst case can never fit the caller's caps, with no store call. */
@@ -544,8 +571,11 @@ const staleHeaders = (ageSeconds: number) => ({
 
 /** Which target answered, after how many attempts, at which fallback level. */
 const routeHeaders = (result: RouteResult<unknown>) => ({
-  [RESPONSE_HEADERS.TARGET]: result.label,
-  [RESPONSE_HEADERS.ATTEMPTS]: String(result.attempts.length),
+  // The model may be the client's own string: encoded, never written into a header raw.
+  [RESPONSE_HEADERS.TARGET]: headerSafe(result.label),
+  // Upstream calls, as the README says: not targets skipped for an open breaker, and a call
+  // re-sent with a re-read credential after a 401 counts twice.
+  [RESPONSE_HEADERS.ATTEMPTS]: String(result.upstreamCalls),
   [RESPONSE_HEADERS.FALLBACK_INDEX]: String(result.fallbackIndex),
   [RESPONSE_HEADERS.DEGRADED]: String(result.fallbackIndex > 0),
 });

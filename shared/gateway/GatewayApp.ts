@@ -6,8 +6,10 @@ import { chatRoutes } from '../api/chat/routes';
 import type { GatewayResponse } from '../api/chat/sseResponse';
 import type { CompletionCall, GatewayEngine } from '../api/GatewayEngine';
 import { json } from '../api/json';
+import { messagesRoutes } from '../api/messages/routes';
 import { modelsRoutes } from '../api/models/routes';
 import { Router, type RouteRequest } from '../api/router';
+import { responsesRoutes } from '../api/responses/routes';
 import { tasksRoutes } from '../api/tasks/routes';
 import { endUserOf } from '../budget/endUser';
 import { PriceTable } from '../budget/prices';
@@ -78,6 +80,8 @@ export class GatewayApp implements GatewayEngine {
       chatRoutes(this),
       modelsRoutes(this),
       tasksRoutes(this),
+      responsesRoutes(this),
+      messagesRoutes(this),
     );
   }
 
@@ -200,7 +204,7 @@ export class GatewayApp implements GatewayEngine {
     return sse(replayStream(stored, value.headers), { [BREAKWATER_HEADERS.REQUEST_ID]: requestId, [BREAKWATER_HEADERS.REPLAYED]: 'true' });
   }
 
-  private routeFor(principal: Principal, requested: string | undefined): string {
+  routeFor(principal: Principal, requested: string | undefined): string {
     if (requested === undefined || requested === '') return principal.tenant.route;
     if (!this.config.routes.has(requested)) {
       throw new GatewayError('unknown_route', `no route named "${requested}"`, { details: { param: BREAKWATER_HEADERS.ROUTE } });
@@ -246,7 +250,7 @@ export class GatewayApp implements GatewayEngine {
   }
 
   /** One adapter per provider for the container's life, so connection pools are reused. */
-  private adapterFor(target: TargetNode): ProviderAdapter {
+  adapterFor(target: TargetNode): ProviderAdapter {
     let adapter = this.adapters.get(target.providerName);
     if (!adapter) {
       adapter = createProvider(target.provider, this.deps);

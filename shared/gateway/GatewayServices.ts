@@ -4,6 +4,7 @@ import type { ResponseCache } from '../cache/ResponseCache';
 import type { IdempotentExecutor } from '../idempotency/IdempotentExecutor';
 import type { KeyResolver } from '../keys/KeyResolver';
 import type { FleetRateLimiter } from '../ratelimit/FleetRateLimiter';
+import type { ResponseStore } from '../responses/ResponseStore';
 import type { TaskService } from '../tasks/TaskService';
 
 /**
@@ -20,4 +21,6 @@ export interface GatewayServices {
   keyResolver?: KeyResolver;
   /** Asynchronous tasks over SQS; without it `/v1/tasks` answers 404. */
   tasks?: TaskService;
+  /** Stored Responses API answers; without it `store` is off and `previous_response_id` is a 400. */
+  responses?: ResponseStore;
 }

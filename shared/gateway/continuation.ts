@@ -1,3 +1,4 @@
+import { withoutNativeField } from '../providers/anthropicNative';
 import { leaves, type GroupNode, type RouteNode, type TargetNode } from '../routing';
 
 /**
@@ -40,7 +41,8 @@ export function prefillRequest(body: Readonly<Record<string, unknown>>, partial:
   const trimmed = partial.replace(/\s+$/, '');
   const messages = Array.isArray(body.messages) ? body.messages : [];
   return {
-    body: { ...body, messages: [...messages, { role: 'assistant', content: trimmed }] },
+    // The Messages door's native body would be sent instead of these messages, prefill and all.
+    body: { ...withoutNativeField(body), messages: [...messages, { role: 'assistant', content: trimmed }] },
     trimmedWhitespace: partial.slice(trimmed.length),
   };
 }

@@ -15,6 +15,8 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import { SqsTaskQueue } from '../queue/SqsTaskQueue';
 import type { TaskQueueUrls } from '../queue/queueEnv';
 import type { Clock } from '../resilience';
+import { DynamoResponseRecords } from '../responses/DynamoResponseRecords';
+import { ResponseStore } from '../responses/ResponseStore';
 import { DynamoTaskStore } from '../tasks/DynamoTaskStore';
 import { TaskService } from '../tasks/TaskService';
 import type { DynamoClients, TableNames } from '../stores/dynamo';
@@ -61,6 +63,7 @@ export function createServices(input: ServicesInput): GatewayServices {
       cacheTtlMs: input.keyCacheTtlMs,
       clock,
     }),
+    responses: new ResponseStore({ records: new DynamoResponseRecords(dynamo.doc, tables.responses), clock, logger }),
     tasks: input.queues
       ? new TaskService({
           store: new DynamoTaskStore(dynamo.doc, tables.tasks),

@@ -5,6 +5,28 @@ import { z } from 'zod';
  * loosely elsewhere (unknown fields pass through: providers add parameters faster than we can).
  */
 
+/** Longer than any provider's model or deployment name (Bedrock ARNs run to about 150). */
+export const MAX_MODEL_NAME_LENGTH = 256;
+
+/**
+ * No control, format (zero-width, bidi overrides), surrogate, private-use or unassigned code
+ * point, and no line or paragraph separator: a model name is printable text. Letters of any
+ * script pass (a deployment may be named in one); where a name is written into a header it is
+ * percent-encoded (see `headerSafe`).
+ */
+const PRINTABLE = /^[^\p{C}\p{Zl}\p{Zp}]+$/u;
+
+/**
+ * The `model` of every door's request. The name keys per-target state (breakers, retry
+ * budgets), is logged, priced and sent upstream, and reaches a response header, so its size
+ * and characters are bounded before any of that.
+ */
+export const modelNameSchema = z
+  .string()
+  .min(1)
+  .max(MAX_MODEL_NAME_LENGTH, `must be at most ${MAX_MODEL_NAME_LENGTH} characters`)
+  .regex(PRINTABLE, 'must be printable text (no control or invisible format characters)');
+
 const textPart = z.looseObject({ type: z.literal('text'), text: z.string() });
 const contentPart = z.looseObject({ type: z.string().min(1) });
 const content = z.union([z.string(), z.array(contentPart)]);
@@ -39,7 +61,7 @@ const tool = z.looseObject({
 });
 
 export const chatCompletionRequestSchema = z.looseObject({
-  model: z.string().min(1),
+  model: modelNameSchema,
   messages: z.array(message).min(1),
   stream: z.boolean().nullish(),
   stream_options: z.looseObject({ include_usage: z.boolean().optional() }).nullish(),
@@ -61,7 +83,7 @@ export const chatCompletionRequestSchema = z.looseObject({
 });
 
 export const embeddingsRequestSchema = z.looseObject({
-  model: z.string().min(1),
+  model: modelNameSchema,
   input: z.union([
     z.string().min(1),
     z.array(z.string()).min(1),

@@ -140,8 +140,10 @@ export class DynamoKeyStore implements KeyStore {
 
   /**
    * Shortens the old key's life to the grace period first, then creates its successor with the
-   * same tenant, name and policy. In that order a failure never leaves an extra live key behind:
-   * at worst the old key runs out its grace and the rotation is run again.
+   * same tenant, name, policy and expiry (`expiresInSeconds` overrides it): a rotation never
+   * turns a key that was to expire into one that never does. In that order a failure never
+   * leaves an extra live key behind: at worst the old key runs out its grace and the rotation is
+   * run again.
    */
   async rotate(ref: KeyRef, graceSeconds: number, options: { expiresInSeconds?: number } = {}): Promise<RotatedKey> {
     if (!Number.isFinite(graceSeconds) || graceSeconds < 0) throw new RangeError('graceSeconds must be 0 or more');
@@ -178,7 +180,10 @@ export class DynamoKeyStore implements KeyStore {
       tenant: old.tenant,
       name: old.name,
       policy: old.policy,
-      expiresInSeconds: options.expiresInSeconds,
+      // The old key's own expiry (whole seconds, which newRecord rounds back up to it), not its
+      // grace: the key is active, so that is still ahead.
+      expiresInSeconds:
+        options.expiresInSeconds ?? (old.expiresAt === undefined ? undefined : Math.max(1, Math.floor((old.expiresAt - now) / 1000))),
     });
     return { ...created, previous };
   }

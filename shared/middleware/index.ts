@@ -1,3 +1,3 @@
 export { bodySizeLimit, type BodySizeLimitOptions } from './bodySizeLimit';
-export { openAiErrorResponder } from './openAiErrorResponder';
+export { openAiErrorResponder, type ErrorResponderOptions, type ErrorShape } from './openAiErrorResponder';
 export { publishMetrics } from './publishMetrics';

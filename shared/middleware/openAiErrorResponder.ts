@@ -12,11 +12,29 @@ function fromMiddyParser(error: unknown): GatewayError | undefined {
 }
 
 /**
- * Turns any error into an OpenAI-shaped JSON response: a {@link GatewayError} keeps its code and
- * status; anything unexpected becomes a 500 whose message reveals nothing, logged with the
- * request id so it can be found.
+ * An API surface's own error format, chosen by the request's path: the Anthropic Messages door
+ * answers in Anthropic's shape so the Anthropic SDK raises its own error classes.
  */
-export const openAiErrorResponder = (logger: Logger): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult> => ({
+export interface ErrorShape {
+  matches(path: string): boolean;
+  /** The body, and headers added to the response's (`x-request-id` is always there). */
+  render(error: GatewayError, requestId: string): { body: unknown; headers?: Record<string, string> };
+}
+
+export interface ErrorResponderOptions {
+  /** The first whose `matches` accepts the path renders the error; OpenAI's shape otherwise. */
+  shapes?: readonly ErrorShape[];
+}
+
+/**
+ * Turns any error into a JSON response, OpenAI-shaped unless a door's {@link ErrorShape} claims
+ * the path: a {@link GatewayError} keeps its code and status; anything unexpected becomes a 500
+ * whose message reveals nothing, logged with the request id so it can be found.
+ */
+export const openAiErrorResponder = (
+  logger: Logger,
+  options: ErrorResponderOptions = {},
+): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult> => ({
   onError: (request) => {
     const error = isGatewayError(request.error) ? request.error : fromMiddyParser(request.error);
     const requestId = request.event?.requestContext?.requestId ?? request.context?.awsRequestId ?? 'unknown';
@@ -32,10 +50,12 @@ export const openAiErrorResponder = (logger: Logger): MiddlewareObj<APIGatewayPr
         error_message: redactCredentials(String((request.error as Error | undefined)?.message ?? request.error)),
       });
     }
+    const path = request.event?.path ?? '';
+    const shaped = options.shapes?.find((shape) => shape.matches(path))?.render(response, requestId);
     request.response = {
       statusCode: response.status,
-      headers: { 'content-type': 'application/json', 'x-request-id': requestId, ...response.headers },
-      body: JSON.stringify(response.toBody()),
+      headers: { 'content-type': 'application/json', 'x-request-id': requestId, ...shaped?.headers, ...response.headers },
+      body: JSON.stringify(shaped ? shaped.body : response.toBody()),
     };
   },
 });

@@ -1,8 +1,18 @@
 import type { ProviderConfig } from '../config/schema';
 import type { SecretSource } from '../credentials';
 import { AnthropicStreamReader } from './anthropicStream';
-import { fromAnthropicResponse, toAnthropicRequest } from './anthropicTranslation';
-import type { ProviderAdapter, StreamOutcome, UpstreamFailure, UpstreamOutcome, UpstreamRequest, UpstreamStream } from './types';
+import { nativeAnthropicOf, nativeMessagesBody } from './anthropicNative';
+import { withThinkingBlocks } from './anthropicThinking';
+import { fromAnthropicResponse, isUnsupportedParameterError, toAnthropicCall } from './anthropicTranslation';
+import type {
+  ProviderAdapter,
+  StreamOutcome,
+  UnsupportedParameter,
+  UpstreamFailure,
+  UpstreamOutcome,
+  UpstreamRequest,
+  UpstreamStream,
+} from './types';
 import { sendUpstream } from './upstreamHttp';
 import { openSseStream } from './upstreamStream';
 import { withCredentialRefresh, type CredentialRefreshOptions } from './withCredentialRefresh';
@@ -40,7 +50,7 @@ export class AnthropicProvider implements ProviderAdapter {
     const body = this.translate(request);
     if ('kind' in body) return body;
 
-    const headers = this.headers('application/json');
+    const headers = this.headers('application/json', body.beta);
     const credential = request.credential ?? this.config.credential;
     return withCredentialRefresh(
       { ...this.refresh, secrets: this.secrets, credential, timeoutMs: request.timeoutMs },
@@ -53,7 +63,7 @@ export class AnthropicProvider implements ProviderAdapter {
             body: JSON.stringify(body.request),
             timeoutMs,
           },
-          (answer) => fromAnthropicResponse(answer, this.nowSeconds()),
+          (answer) => withThinkingBlocks(fromAnthropicResponse(answer, this.nowSeconds(), body.responseTool), answer),
         ),
     );
   }
@@ -64,31 +74,73 @@ export class AnthropicProvider implements ProviderAdapter {
     if ('kind' in body) return body;
 
     const payload = JSON.stringify({ ...body.request, stream: true });
-    const headers = this.headers('text/event-stream');
+    const headers = this.headers('text/event-stream', body.beta);
     const credential = request.credential ?? this.config.credential;
     return withCredentialRefresh<UpstreamStream>(
       { ...this.refresh, secrets: this.secrets, credential, timeoutMs: request.timeoutMs },
       (apiKey, timeoutMs) =>
         openSseStream(
           { url: `${this.baseUrl}/messages`, method: 'POST', headers: withKey(headers, apiKey), body: payload, timeoutMs },
-          (secrets) => new AnthropicStreamReader(secrets),
+          (secrets) => new AnthropicStreamReader(secrets, body.responseTool),
         ),
     );
   }
 
-  /** The Messages request, or the 400 a request that cannot be translated gets. */
-  private translate(request: UpstreamRequest): { request: Record<string, unknown> } | UpstreamFailure {
+  /**
+   * `POST /messages/count_tokens` with a native Messages body (the Messages door's
+   * count_tokens): `{input_tokens}` on success. Not retried: a failure is the caller's to judge.
+   */
+  async countTokens(request: { body: Record<string, unknown>; beta?: string; timeoutMs: number; credential?: string }): Promise<UpstreamOutcome> {
+    const headers = this.headers('application/json', request.beta);
+    const credential = request.credential ?? this.config.credential;
+    return withCredentialRefresh(
+      { ...this.refresh, secrets: this.secrets, credential, timeoutMs: request.timeoutMs },
+      (apiKey, timeoutMs) =>
+        sendUpstream(
+          { url: `${this.baseUrl}/messages/count_tokens`, method: 'POST', headers: withKey(headers, apiKey), body: JSON.stringify(request.body), timeoutMs },
+          (answer) => {
+            const tokens = (answer as { input_tokens?: unknown } | null)?.input_tokens;
+            if (typeof tokens !== 'number' || !Number.isFinite(tokens)) throw new Error('no `input_tokens` number');
+            return { input_tokens: tokens };
+          },
+        ),
+    );
+  }
+
+  /**
+   * The Messages request, or the 400 a request that cannot be translated gets. A request that
+   * carries the client's native Messages body (the Messages door) is sent as that body.
+   */
+  private translate(
+    request: UpstreamRequest,
+  ): { request: Record<string, unknown>; beta?: string; responseTool?: string } | UpstreamFailure {
+    const native = nativeAnthropicOf(request.body);
+    if (native) return { request: nativeMessagesBody(native, request.body), beta: native.beta };
     try {
-      return { request: toAnthropicRequest(request.body, this.config) };
+      return toAnthropicCall(request.body, this.config);
     } catch (error) {
+      if (isUnsupportedParameterError(error)) return error.toOutcome();
       // The client's request, not the target, is at fault: a 400 that no retry or fallback fixes.
       const reason = error instanceof Error ? error.message : 'request cannot be translated';
       return { kind: 'http_error', status: 400, headers: {}, message: `invalid request for anthropic: ${reason}` };
     }
   }
 
-  private headers(accept: string): Record<string, string> {
-    return { 'content-type': 'application/json', accept, 'anthropic-version': this.config.anthropic_version };
+  /** A chat parameter the Messages API cannot honour (`logprobs`, `n` > 1...), checked before any call. */
+  unsupported(request: Pick<UpstreamRequest, 'operation' | 'body'>): UnsupportedParameter | undefined {
+    if (request.operation !== 'chat' || nativeAnthropicOf(request.body)) return undefined;
+    try {
+      toAnthropicCall(request.body, this.config);
+    } catch (error) {
+      if (isUnsupportedParameterError(error)) return error.toOutcome();
+    }
+    return undefined;
+  }
+
+  private headers(accept: string, beta?: string): Record<string, string> {
+    const headers: Record<string, string> = { 'content-type': 'application/json', accept, 'anthropic-version': this.config.anthropic_version };
+    if (beta !== undefined) headers['anthropic-beta'] = beta;
+    return headers;
   }
 }
 

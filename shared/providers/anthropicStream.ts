@@ -1,7 +1,8 @@
 import type { StreamEvent } from '../stream/StreamEvent';
 import { UpstreamStreamError } from '../stream/UpstreamStreamError';
+import { ThinkingStreamReader } from './anthropicThinking';
 import { toFinishReason, toOpenAiUsage } from './anthropicTranslation';
-import { toStreamFinishReason, toStreamUsage } from './chatTranslation';
+import { answerFinishReason, toStreamFinishReason, toStreamUsage } from './chatTranslation';
 import type { SseEvent } from './sseEvents';
 import { errorMessageFromBody, isRecord } from './upstreamHttp';
 import { StreamLedger, malformedFrame, parseFrameJson, type FrameReader } from './upstreamStream';
@@ -11,8 +12,9 @@ import { StreamLedger, malformedFrame, parseFrameJson, type FrameReader } from '
  *
  * message_start (input and cache tokens) → content blocks (start, deltas, stop) →
  * message_delta (stop_reason, output tokens) → message_stop. Text blocks become text deltas,
- * tool_use blocks tool-call deltas numbered 0, 1, ... in their order; thinking and server-tool
- * blocks have no Chat Completions equivalent and are skipped.
+ * tool_use blocks tool-call deltas numbered 0, 1, ... in their order, thinking blocks thinking
+ * deltas (see anthropicThinking.ts); server-tool blocks have no canonical equivalent and are
+ * skipped.
  */
 
 /**
@@ -50,12 +52,21 @@ export class AnthropicStreamReader implements FrameReader<SseEvent> {
   private readonly ledger = new StreamLedger();
   /** Content block index → its tool call; only tool_use blocks are here. */
   private readonly tools = new Map<number, ToolBlock>();
+  /** Content block index → the `response_format` tool's block, whose input is streamed as text. */
+  private readonly answers = new Map<number, { hasText: boolean }>();
+  private readonly thinking = new ThinkingStreamReader();
   private readonly usage: Record<string, number> = {};
   private sawUsage = false;
   private stopped = false;
 
-  /** @param secrets the credential values sent, cut out of in-stream error messages */
-  constructor(private readonly secrets: readonly string[] = []) {}
+  /**
+   * @param secrets the credential values sent, cut out of in-stream error messages
+   * @param responseTool the `response_format` tool: its input_json_delta becomes text deltas
+   */
+  constructor(
+    private readonly secrets: readonly string[] = [],
+    private readonly responseTool?: string,
+  ) {}
 
   get done(): boolean {
     return this.stopped;
@@ -80,7 +91,8 @@ export class AnthropicStreamReader implements FrameReader<SseEvent> {
         this.addUsage(event.usage);
         const delta = isRecord(event.delta) ? event.delta : {};
         const reason = delta.stop_reason;
-        return reason === undefined || reason === null ? [] : this.ledger.finish(toStreamFinishReason(toFinishReason(reason)));
+        if (reason === undefined || reason === null) return [];
+        return this.ledger.finish(toStreamFinishReason(answerFinishReason(toFinishReason(reason), { fromTool: this.answers.size > 0, toolCalls: this.tools.size })));
       }
       case 'message_stop':
         this.stopped = true;
@@ -101,11 +113,17 @@ export class AnthropicStreamReader implements FrameReader<SseEvent> {
   private startBlock(event: Record<string, unknown>): StreamEvent[] {
     const block = isRecord(event.content_block) ? event.content_block : {};
     const at = blockIndex(event);
+    const thinking = this.thinking.start(at, block);
+    if (thinking) return thinking;
     if (block.type === 'text') {
       return typeof block.text === 'string' && block.text !== '' ? [{ type: 'text', text: block.text }] : [];
     }
     if (block.type !== 'tool_use') return [];
     if (typeof block.id !== 'string' || typeof block.name !== 'string') throw malformedFrame('a tool_use block without id or name');
+    if (block.name === this.responseTool) {
+      this.answers.set(at, { hasText: false });
+      return [];
+    }
     const tool: ToolBlock = { index: this.tools.size, hasArguments: false };
     this.tools.set(at, tool);
     return [{ type: 'tool_call', index: tool.index, id: block.id, name: block.name, arguments: '' }];
@@ -118,6 +136,13 @@ export class AnthropicStreamReader implements FrameReader<SseEvent> {
       return delta.text === '' ? [] : [{ type: 'text', text: delta.text }];
     }
     if (delta.type === 'input_json_delta') {
+      const answer = this.answers.get(blockIndex(event));
+      if (answer) {
+        if (typeof delta.partial_json !== 'string') throw malformedFrame('an input_json_delta without partial_json');
+        if (delta.partial_json === '') return [];
+        answer.hasText = true;
+        return [{ type: 'text', text: delta.partial_json }];
+      }
       const tool = this.tools.get(blockIndex(event));
       if (!tool) throw malformedFrame('an input_json_delta outside a tool_use block');
       if (typeof delta.partial_json !== 'string') throw malformedFrame('an input_json_delta without partial_json');
@@ -125,11 +150,16 @@ export class AnthropicStreamReader implements FrameReader<SseEvent> {
       tool.hasArguments = true;
       return [{ type: 'tool_call', index: tool.index, arguments: delta.partial_json }];
     }
-    // thinking_delta, signature_delta, citations_delta: nothing a Chat Completions client reads.
-    return [];
+    // citations_delta: nothing the canonical stream carries.
+    return this.thinking.delta(blockIndex(event), delta) ?? [];
   }
 
   private stopBlock(event: Record<string, unknown>): StreamEvent[] {
+    const answer = this.answers.get(blockIndex(event));
+    if (answer && !answer.hasText) {
+      answer.hasText = true;
+      return [{ type: 'text', text: '{}' }];
+    }
     const tool = this.tools.get(blockIndex(event));
     // The buffered answer re-encodes a tool's input, so a call without parameters reads `{}`
     // there; the stream says the same rather than an empty, unparseable arguments string.

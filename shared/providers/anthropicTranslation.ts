@@ -1,17 +1,21 @@
 import {
   COMMON_FINISH_REASONS,
   DATA_URL,
+  answerFinishReason,
   chatCompletion,
   finishReasonFrom,
   openAiToolCall,
   openAiUsage,
   readChatRequest,
   type ChatBlock,
+  type ChatRequest,
   type ChatRequestReader,
   type ChatToolChoice,
   type UsageFields,
 } from './chatTranslation';
 import { isRecord } from './upstreamHttp';
+
+export { UnsupportedParameterError, isUnsupportedParameterError } from './responseFormatTranslation';
 
 /**
  * Pure translation between OpenAI Chat Completions and Anthropic Messages, no I/O, so every
@@ -39,9 +43,16 @@ function fail(message: string): never {
 
 const reader: ChatRequestReader<Block> = { provider: 'anthropic', fail, image: imageBlock };
 
-/** OpenAI Chat Completions body → Anthropic Messages body. Unknown OpenAI-only fields are dropped. */
+/**
+ * OpenAI Chat Completions body → Anthropic Messages body. A parameter Anthropic cannot honour
+ * throws {@link UnsupportedParameterError}; `seed` and fields that only steer OpenAI's own
+ * service (`store`, `service_tier`, `stream_options`...) are left out.
+ */
 export function toAnthropicRequest(body: Record<string, unknown>, config: AnthropicRequestConfig): Record<string, unknown> {
-  const request = readChatRequest(body, reader);
+  return toAnthropicCall(body, config).request;
+}
+
+function messagesBody(body: Record<string, unknown>, request: ChatRequest<Block>, config: AnthropicRequestConfig): Record<string, unknown> {
   const out: Record<string, unknown> = {
     model: request.model,
     max_tokens: request.maxTokens ?? config.default_max_tokens,
@@ -126,13 +137,32 @@ const USAGE_FIELDS: UsageFields = {
  */
 export const toOpenAiUsage = (usage: unknown): Record<string, unknown> => openAiUsage(usage, USAGE_FIELDS);
 
-/** Anthropic Messages answer → OpenAI chat.completion; throws when the body is not a message. */
-export function fromAnthropicResponse(body: unknown, nowSeconds: number): Record<string, unknown> {
+/**
+ * Everything a translated request needs to be answered: the Messages body, and the tool whose
+ * call is the answer's content (`response_format`), if any.
+ */
+export interface AnthropicCall {
+  request: Record<string, unknown>;
+  responseTool: string | undefined;
+}
+
+/** {@link toAnthropicRequest}, with what reading its answer needs. */
+export function toAnthropicCall(body: Record<string, unknown>, config: AnthropicRequestConfig): AnthropicCall {
+  const request = readChatRequest(body, reader);
+  return { request: messagesBody(body, request, config), responseTool: request.responseTool };
+}
+
+/**
+ * Anthropic Messages answer → OpenAI chat.completion; throws when the body is not a message.
+ * A call of `responseTool` (the `response_format` tool) is the message content, as JSON text.
+ */
+export function fromAnthropicResponse(body: unknown, nowSeconds: number, responseTool?: string): Record<string, unknown> {
   if (!isRecord(body)) throw new Error('body is not a JSON object');
   if (!Array.isArray(body.content)) throw new Error('no `content` array');
 
   const texts: string[] = [];
   const toolCalls: Record<string, unknown>[] = [];
+  let fromTool = false;
   body.content.forEach((block: unknown, i) => {
     if (!isRecord(block)) throw new Error(`content[${i}] is not an object`);
     if (block.type === 'text') {
@@ -142,7 +172,10 @@ export function fromAnthropicResponse(body: unknown, nowSeconds: number): Record
       if (typeof block.id !== 'string' || typeof block.name !== 'string') {
         throw new Error(`content[${i}] is a tool_use without id or name`);
       }
-      toolCalls.push(openAiToolCall(block.id, block.name, block.input));
+      if (block.name === responseTool) {
+        texts.push(JSON.stringify(block.input ?? {}));
+        fromTool = true;
+      } else toolCalls.push(openAiToolCall(block.id, block.name, block.input));
     }
     // thinking and other block kinds have no Chat Completions equivalent.
   });
@@ -153,7 +186,7 @@ export function fromAnthropicResponse(body: unknown, nowSeconds: number): Record
     created: nowSeconds,
     texts,
     toolCalls,
-    finishReason: toFinishReason(body.stop_reason),
+    finishReason: answerFinishReason(toFinishReason(body.stop_reason), { fromTool, toolCalls: toolCalls.length }),
     usage: toOpenAiUsage(body.usage),
   });
 }

@@ -12,8 +12,8 @@ import type { StreamEvent } from '../stream/StreamEvent';
 import { UpstreamStreamError } from '../stream/UpstreamStreamError';
 import { converseErrorOutcome, converseStreamErrorOutcome } from './bedrockErrors';
 import { BedrockStreamReader } from './bedrockStream';
-import { BedrockTranslationError, fromConverseResponse, toConverseRequest } from './bedrockTranslation';
-import type { ProviderAdapter, StreamOutcome, UpstreamFailure, UpstreamOutcome, UpstreamRequest } from './types';
+import { BedrockTranslationError, fromConverseResponse, isUnsupportedParameterError, toConverseCall } from './bedrockTranslation';
+import type { ProviderAdapter, StreamOutcome, UnsupportedParameter, UpstreamFailure, UpstreamOutcome, UpstreamRequest } from './types';
 import { abortable, readFrames, untilAborted } from './upstreamStream';
 
 export { STATUS_BY_EXCEPTION, converseErrorOutcome, converseStreamErrorOutcome } from './bedrockErrors';
@@ -21,6 +21,7 @@ export { BedrockStreamReader } from './bedrockStream';
 export {
   BedrockTranslationError,
   fromConverseResponse,
+  toConverseCall,
   toConverseRequest,
   toFinishReason as toBedrockFinishReason,
   toOpenAiUsage as toBedrockOpenAiUsage,
@@ -102,6 +103,7 @@ export class BedrockProvider implements ProviderAdapter {
         id: requestId ? `chatcmpl-${requestId}` : 'chatcmpl-bedrock',
         model: input.input.modelId ?? '',
         nowSeconds: this.nowSeconds(),
+        responseTool: input.responseTool,
       });
       const status = output.$metadata.httpStatusCode ?? 200;
       return { kind: 'success', status, headers: requestId ? { 'x-amzn-requestid': requestId } : {}, body };
@@ -140,19 +142,33 @@ export class BedrockProvider implements ProviderAdapter {
       kind: 'success',
       status: output.$metadata.httpStatusCode ?? 200,
       headers: requestId ? { 'x-amzn-requestid': requestId } : {},
-      body: { events: converseEvents(output.stream, controller), abort: () => controller.abort() },
+      body: { events: converseEvents(output.stream, controller, input.responseTool), abort: () => controller.abort() },
     };
   }
 
-  /** The client and the Converse input, or why this call cannot be made. */
-  private prepare(request: UpstreamRequest): { client: BedrockRuntimeClient; input: ConverseCommandInput } | UpstreamFailure {
+  /** A chat parameter Converse cannot honour (`logprobs`, `n` > 1...), checked before any call. */
+  unsupported(request: Pick<UpstreamRequest, 'operation' | 'body'>): UnsupportedParameter | undefined {
+    if (request.operation !== 'chat') return undefined;
+    try {
+      toConverseCall(request.body);
+    } catch (error) {
+      if (isUnsupportedParameterError(error)) return error.toOutcome();
+    }
+    return undefined;
+  }
+
+  /** The client, the Converse input and the answer's `response_format` tool, or why this call cannot be made. */
+  private prepare(
+    request: UpstreamRequest,
+  ): { client: BedrockRuntimeClient; input: ConverseCommandInput; responseTool: string | undefined } | UpstreamFailure {
     if (request.operation === 'embeddings') {
       return { kind: 'unavailable', reason: 'bedrock embeddings are not served through the Converse API' };
     }
     if (!this.client) return { kind: 'unavailable', reason: 'bedrock has no region: set `region` or AWS_REGION' };
     try {
-      return { client: this.client, input: toConverseRequest(request.body) };
+      return { client: this.client, ...toConverseCall(request.body) };
     } catch (error) {
+      if (isUnsupportedParameterError(error)) return error.toOutcome();
       // The client's request, not the target, is at fault: a 400 that no retry or fallback fixes.
       const reason = error instanceof BedrockTranslationError ? error.message : 'request cannot be translated';
       return { kind: 'http_error', status: 400, headers: {}, message: `invalid request for bedrock: ${reason}` };
@@ -169,6 +185,7 @@ export class BedrockProvider implements ProviderAdapter {
 async function* converseEvents(
   stream: AsyncIterable<ConverseStreamOutput>,
   controller: AbortController,
+  responseTool: string | undefined,
 ): AsyncGenerator<StreamEvent, void, undefined> {
   const aborted = () => controller.signal.aborted;
   async function* members(): AsyncGenerator<ConverseStreamOutput, void, undefined> {
@@ -181,7 +198,7 @@ async function* converseEvents(
   }
   let ended = false;
   try {
-    yield* untilAborted(readFrames(abortable(members(), controller.signal), new BedrockStreamReader()), aborted);
+    yield* untilAborted(readFrames(abortable(members(), controller.signal), new BedrockStreamReader(responseTool)), aborted);
     ended = true;
   } finally {
     if (!ended) controller.abort();

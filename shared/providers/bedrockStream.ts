@@ -3,7 +3,7 @@ import type { StreamEvent } from '../stream/StreamEvent';
 import { UpstreamStreamError } from '../stream/UpstreamStreamError';
 import { converseStreamErrorOutcome, exceptionName } from './bedrockErrors';
 import { toFinishReason, toOpenAiUsage } from './bedrockTranslation';
-import { toStreamFinishReason, toStreamUsage } from './chatTranslation';
+import { answerFinishReason, toStreamFinishReason, toStreamUsage } from './chatTranslation';
 import { isRecord } from './upstreamHttp';
 import { StreamLedger, malformedFrame, type FrameReader } from './upstreamStream';
 
@@ -33,7 +33,12 @@ interface ToolBlock {
 export class BedrockStreamReader implements FrameReader<ConverseStreamOutput> {
   private readonly ledger = new StreamLedger();
   private readonly tools = new Map<number, ToolBlock>();
+  /** Content block index → the `response_format` tool's block, whose input is streamed as text. */
+  private readonly answers = new Map<number, { hasText: boolean }>();
   private stopped = false;
+
+  /** @param responseTool the `response_format` tool: its input deltas become text deltas */
+  constructor(private readonly responseTool?: string) {}
 
   /** Converse sends its usage after messageStop, so the stream is read to its end. */
   readonly done = false;
@@ -52,7 +57,8 @@ export class BedrockStreamReader implements FrameReader<ConverseStreamOutput> {
     if (isRecord(member.contentBlockStop)) return this.stopBlock(member.contentBlockStop);
     if (isRecord(member.messageStop)) {
       this.stopped = true;
-      return this.ledger.finish(toStreamFinishReason(toFinishReason(member.messageStop.stopReason)));
+      const reason = toFinishReason(member.messageStop.stopReason);
+      return this.ledger.finish(toStreamFinishReason(answerFinishReason(reason, { fromTool: this.answers.size > 0, toolCalls: this.tools.size })));
     }
     if (isRecord(member.metadata) && isRecord(member.metadata.usage)) {
       this.ledger.recordUsage(toStreamUsage(toOpenAiUsage(member.metadata.usage)));
@@ -70,6 +76,10 @@ export class BedrockStreamReader implements FrameReader<ConverseStreamOutput> {
     if (!isRecord(start.toolUse)) return [];
     const { toolUseId, name } = start.toolUse;
     if (typeof toolUseId !== 'string' || typeof name !== 'string') throw malformedFrame('a toolUse start without toolUseId or name');
+    if (name === this.responseTool) {
+      this.answers.set(blockIndex(event), { hasText: false });
+      return [];
+    }
     const tool: ToolBlock = { index: this.tools.size, hasArguments: false };
     this.tools.set(blockIndex(event), tool);
     return [{ type: 'tool_call', index: tool.index, id: toolUseId, name, arguments: '' }];
@@ -79,11 +89,17 @@ export class BedrockStreamReader implements FrameReader<ConverseStreamOutput> {
     const delta = isRecord(event.delta) ? event.delta : {};
     if (typeof delta.text === 'string') return delta.text === '' ? [] : [{ type: 'text', text: delta.text }];
     if (isRecord(delta.toolUse)) {
+      const answer = this.answers.get(blockIndex(event));
       const tool = this.tools.get(blockIndex(event));
-      if (!tool) throw malformedFrame('a toolUse delta outside a toolUse block');
+      if (!tool && !answer) throw malformedFrame('a toolUse delta outside a toolUse block');
       const input = delta.toolUse.input;
       if (typeof input !== 'string') throw malformedFrame('a toolUse delta without input');
       if (input === '') return [];
+      if (answer) {
+        answer.hasText = true;
+        return [{ type: 'text', text: input }];
+      }
+      if (!tool) return [];
       tool.hasArguments = true;
       return [{ type: 'tool_call', index: tool.index, arguments: input }];
     }
@@ -92,6 +108,11 @@ export class BedrockStreamReader implements FrameReader<ConverseStreamOutput> {
   }
 
   private stopBlock(event: Record<string, unknown>): StreamEvent[] {
+    const answer = this.answers.get(blockIndex(event));
+    if (answer && !answer.hasText) {
+      answer.hasText = true;
+      return [{ type: 'text', text: '{}' }];
+    }
     const tool = this.tools.get(blockIndex(event));
     // As the buffered answer does, a tool called without parameters gets `{}`, not ''.
     if (!tool || tool.hasArguments) return [];

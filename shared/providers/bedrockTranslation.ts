@@ -11,6 +11,7 @@ import type {
 import {
   COMMON_FINISH_REASONS,
   DATA_URL,
+  answerFinishReason,
   chatCompletion,
   finishReasonFrom,
   openAiToolCall,
@@ -23,7 +24,10 @@ import {
   type ChatToolChoice,
   type UsageFields,
 } from './chatTranslation';
+import { UnsupportedParameterError } from './responseFormatTranslation';
 import { isRecord } from './upstreamHttp';
+
+export { UnsupportedParameterError, isUnsupportedParameterError } from './responseFormatTranslation';
 
 /** Smithy's JSON document type, taken from the SDK so @smithy/types need not be a dependency. */
 type DocumentType = NonNullable<ToolUseBlock['input']>;
@@ -47,13 +51,33 @@ function fail(message: string): never {
 
 const reader: ChatRequestReader<ContentBlock> = { provider: 'bedrock', fail, image: imageBlock };
 
+/** A translated request and the tool whose call is the answer's content (`response_format`), if any. */
+export interface ConverseCall {
+  input: ConverseCommandInput;
+  responseTool: string | undefined;
+}
+
+/** {@link toConverseRequest}, with what reading its answer needs. */
+export function toConverseCall(body: Record<string, unknown>): ConverseCall {
+  const request = readChatRequest(body, reader);
+  // Converse has no switch for it; refused rather than answered with several calls unasked.
+  if (body.parallel_tool_calls === false && Array.isArray(body.tools) && body.tools.length > 0) {
+    throw new UnsupportedParameterError('parallel_tool_calls', `bedrock/${request.model}`, 'set to false');
+  }
+  return { input: converseInput(request), responseTool: request.responseTool };
+}
+
 /**
  * OpenAI Chat Completions body → Converse input. `model` becomes `modelId` (a model id, an
- * inference profile id or an ARN); OpenAI-only fields without a Converse equivalent
- * (`n`, `seed`, `user`, `parallel_tool_calls`, ...) are dropped.
+ * inference profile id or an ARN). A parameter Converse cannot honour throws
+ * {@link UnsupportedParameterError}; `seed`, `user` and fields that only steer OpenAI's own
+ * service are left out.
  */
 export function toConverseRequest(body: Record<string, unknown>): ConverseCommandInput {
-  const request = readChatRequest(body, reader);
+  return toConverseCall(body).input;
+}
+
+function converseInput(request: ChatRequest<ContentBlock>): ConverseCommandInput {
   const out: ConverseCommandInput = {
     modelId: request.model,
     messages: request.turns.map(({ role, content }) => ({ role, content: content.map(converseBlock) })),
@@ -171,6 +195,8 @@ export interface ConverseAnswerContext {
   model: string;
   /** The `created` stamp, in seconds. */
   nowSeconds: number;
+  /** The `response_format` tool: its call is the message content, as JSON text. */
+  responseTool?: string;
 }
 
 /** Converse output → OpenAI chat.completion; throws when the answer holds no message. */
@@ -181,6 +207,7 @@ export function fromConverseResponse(output: unknown, context: ConverseAnswerCon
 
   const texts: string[] = [];
   const toolCalls: Record<string, unknown>[] = [];
+  let fromTool = false;
   message.content.forEach((block: unknown, i) => {
     if (!isRecord(block)) throw new Error(`content[${i}] is not an object`);
     if (block.text !== undefined) {
@@ -191,7 +218,10 @@ export function fromConverseResponse(output: unknown, context: ConverseAnswerCon
       if (!isRecord(use) || typeof use.toolUseId !== 'string' || typeof use.name !== 'string') {
         throw new Error(`content[${i}] is a toolUse without toolUseId or name`);
       }
-      toolCalls.push(openAiToolCall(use.toolUseId, use.name, use.input));
+      if (use.name === context.responseTool) {
+        texts.push(JSON.stringify(use.input ?? {}));
+        fromTool = true;
+      } else toolCalls.push(openAiToolCall(use.toolUseId, use.name, use.input));
     }
     // reasoningContent, citations and other block kinds have no Chat Completions equivalent.
   });
@@ -202,7 +232,7 @@ export function fromConverseResponse(output: unknown, context: ConverseAnswerCon
     created: context.nowSeconds,
     texts,
     toolCalls,
-    finishReason: toFinishReason(output.stopReason),
+    finishReason: answerFinishReason(toFinishReason(output.stopReason), { fromTool, toolCalls: toolCalls.length }),
     usage: toOpenAiUsage(output.usage),
   });
 }

@@ -1,4 +1,5 @@
 import type { FinishReason, StreamUsage } from '../stream/StreamEvent';
+import { foldResponseFormat, readResponseFormat, refuseUnsupported } from './responseFormatTranslation';
 import { isRecord } from './upstreamHttp';
 
 /**
@@ -49,6 +50,11 @@ export interface ChatRequest<Image> {
   tools: ChatTool[];
   /** Read only when there are tools (OpenAI ignores tool_choice without them). */
   toolChoice: ChatToolChoice | undefined;
+  /**
+   * `response_format` json_schema / json_object is sent as this tool (in `tools`, forced or
+   * required): its call is the answer's content, as JSON text. Undefined for a text answer.
+   */
+  responseTool: string | undefined;
 }
 
 /** What differs between adapters while reading a request. */
@@ -74,6 +80,8 @@ export const DATA_URL = /^data:([^;,]+);base64,(.*)$/s;
 export function readChatRequest<Image>(body: Record<string, unknown>, reader: ChatRequestReader<Image>): ChatRequest<Image> {
   if (typeof body.model !== 'string' || body.model === '') reader.fail('`model` must be a non-empty string');
   if (!Array.isArray(body.messages)) reader.fail('`messages` must be an array');
+  // Before anything else: a parameter the target lacks is refused whatever else is wrong.
+  refuseUnsupported(body, reader.provider);
 
   const system: string[] = [];
   const turns: ChatTurn<Image>[] = [];
@@ -104,6 +112,8 @@ export function readChatRequest<Image>(body: Record<string, unknown>, reader: Ch
   const stop = stopSequences(body.stop, reader);
   const tools = readTools(body.tools, reader);
   const toolChoice = tools.length > 0 ? readToolChoice(body.tool_choice, reader) : undefined;
+  const format = readResponseFormat(body, reader.provider, reader.fail);
+  const plan = foldResponseFormat(tools, toolChoice, format, `${reader.provider}/${body.model}`);
   return {
     model: body.model,
     system: system.filter((text) => text !== ''),
@@ -112,8 +122,9 @@ export function readChatRequest<Image>(body: Record<string, unknown>, reader: Ch
     temperature: typeof body.temperature === 'number' ? body.temperature : undefined,
     topP: typeof body.top_p === 'number' ? body.top_p : undefined,
     stop,
-    tools,
-    toolChoice,
+    tools: plan.tools,
+    toolChoice: plan.toolChoice,
+    responseTool: plan.responseTool,
   };
 }
 
@@ -327,6 +338,13 @@ export function openAiUsage(usage: unknown, fields: UsageFields): Record<string,
 export function openAiToolCall(id: string, name: string, input: unknown): Record<string, unknown> {
   return { id, type: 'function', function: { name, arguments: JSON.stringify(input ?? {}) } };
 }
+
+/**
+ * The finish reason of an answer whose `response_format` tool call became its content: the
+ * model stopped on a tool call, but unless a real one remains, the client sees a plain stop.
+ */
+export const answerFinishReason = (reason: string, answer: { fromTool: boolean; toolCalls: number }): string =>
+  reason === 'tool_calls' && answer.fromTool && answer.toolCalls === 0 ? 'stop' : reason;
 
 /** What an adapter read out of its answer. */
 export interface ChatAnswer {

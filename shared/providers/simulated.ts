@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { ProviderConfig } from '../config/schema';
 import type { Clock, RandomSource } from '../resilience';
-import type { StreamEvent, StreamUsage } from '../stream/StreamEvent';
+import type { FinishReason, StreamEvent, StreamUsage } from '../stream/StreamEvent';
+import { UpstreamStreamError } from '../stream/UpstreamStreamError';
+import { simulatedAnswer } from './simulatedAnswer';
 import type { ProviderAdapter, StreamOutcome, UpstreamFailure, UpstreamOutcome, UpstreamRequest } from './types';
 
 type SimulatedProviderConfig = Extract<ProviderConfig, { type: 'simulated' }>;
@@ -10,19 +12,24 @@ type FailureKind = keyof SimulatedProviderConfig['status_mix'];
 /** Rough token count for made-up usage numbers: about four characters a token. */
 const estimateTokens = (text: string) => Math.max(1, Math.ceil(text.length / 4));
 
-function lastUserText(body: Record<string, unknown>): string {
-  const messages = Array.isArray(body.messages) ? (body.messages as Array<{ role?: unknown; content?: unknown }>) : [];
-  const last = [...messages].reverse().find((m) => m.role === 'user');
-  if (typeof last?.content === 'string') return last.content;
-  if (Array.isArray(last?.content)) {
-    return last.content.map((part: { text?: unknown }) => (typeof part.text === 'string' ? part.text : '')).join(' ');
-  }
-  return '';
+/** Longer pieces of a streamed answer (JSON has no spaces to break at) are sliced to this size. */
+const MAX_CHUNK_CHARS = 16;
+
+/** A streamed answer's pieces: words, and long runs sliced, so JSON streams in pieces too. */
+function chunksOf(text: string): string[] {
+  return text.split(/(?<=\s)(?=\S)/).flatMap((word) => {
+    if (word.length <= MAX_CHUNK_CHARS * 1.5) return [word];
+    return Array.from({ length: Math.ceil(word.length / MAX_CHUNK_CHARS) }, (_, i) => word.slice(i * MAX_CHUNK_CHARS, (i + 1) * MAX_CHUNK_CHARS));
+  });
 }
 
 /**
  * An in-process upstream with configurable latency, failure rate and failure mix, so
- * `npm start` shows retries, Retry-After, fallbacks and timeouts with no API key.
+ * `npm start` shows retries, Retry-After, fallbacks and timeouts with no API key. It answers
+ * like a model would, deterministically from the request (see simulatedAnswer.ts): tool calls
+ * whose arguments validate against the tools' schemas, JSON for `response_format`, embeddings
+ * of the asked `dimensions`; streams come in chunks `stream_chunk_delay_ms` apart, and
+ * `stream_cut_rate` of them break mid-answer.
  */
 export class SimulatedProvider implements ProviderAdapter {
   private sequence = 0;
@@ -35,25 +42,45 @@ export class SimulatedProvider implements ProviderAdapter {
 
   async call(request: UpstreamRequest): Promise<UpstreamOutcome> {
     const failure = await this.head(request);
-    return failure ?? { kind: 'success', status: 200, headers: {}, body: this.answer(request) };
+    if (failure) return failure;
+    if (request.operation === 'embeddings') return { kind: 'success', status: 200, headers: {}, body: this.embeddings(request) };
+    const answer = this.answer(request);
+    return 'kind' in answer ? answer : { kind: 'success', status: 200, headers: {}, body: answer.body };
   }
 
   /**
-   * The same draws and latency as {@link call} up to the head; then the same answer in word
-   * chunks, `stream_chunk_delay_ms` apart on the injected clock, a `stop` and the usage.
+   * The same draws and latency as {@link call} up to the head; then the same answer in chunks,
+   * `stream_chunk_delay_ms` apart on the injected clock (text in words, tool arguments and JSON
+   * in short slices), the finish and the usage. A stream drawn to be cut (`stream_cut_rate`)
+   * breaks with a reset after about half its chunks.
    */
   async stream(request: UpstreamRequest): Promise<StreamOutcome> {
     if (request.operation !== 'chat') return { kind: 'unavailable', reason: `simulated cannot stream ${request.operation}` };
     const failure = await this.head(request);
     if (failure) return failure;
+    const answer = this.answer(request);
+    if ('kind' in answer) return answer;
 
-    const answer = this.answer(request) as { choices: Array<{ message: { content: string } }>; usage: StreamUsage };
-    const chunks = answer.choices[0]!.message.content.split(/(?<=\s)(?=\S)/);
+    const message = answer.message;
+    const pieces: StreamEvent[] = [];
+    if (message.tool_calls) {
+      message.tool_calls.forEach(({ id, function: fn }, index) => {
+        pieces.push({ type: 'tool_call', index, id, name: fn.name, arguments: '' });
+        for (const part of chunksOf(fn.arguments)) pieces.push({ type: 'tool_call', index, arguments: part });
+      });
+    } else {
+      for (const text of chunksOf(message.content ?? '')) pieces.push({ type: 'text', text });
+    }
+    const cutRate = this.config.stream_cut_rate;
+    // Drawn only when cuts are configured, so the draws of every other stream stay as they were.
+    const cutAfter = cutRate > 0 && this.random() < cutRate ? Math.max(1, Math.floor(pieces.length / 2)) : undefined;
     const controller = new AbortController();
     const { clock } = this;
     const delayMs = this.config.stream_chunk_delay_ms;
+    const reason = answer.body.choices[0]!.finish_reason;
+    const { usage } = answer.body;
     async function* events(): AsyncGenerator<StreamEvent, void, undefined> {
-      for (const [i, text] of chunks.entries()) {
+      for (const [i, piece] of pieces.entries()) {
         if (i > 0 && delayMs > 0) {
           try {
             await clock.sleep(delayMs, controller.signal);
@@ -62,11 +89,14 @@ export class SimulatedProvider implements ProviderAdapter {
           }
         }
         if (controller.signal.aborted) return;
-        yield { type: 'text', text };
+        if (i === cutAfter) {
+          throw new UpstreamStreamError({ kind: 'network_error', code: 'ECONNRESET', message: 'simulated stream cut' });
+        }
+        yield piece;
       }
       if (controller.signal.aborted) return;
-      yield { type: 'finish', reason: 'stop' };
-      yield { type: 'usage', usage: answer.usage };
+      yield { type: 'finish', reason };
+      yield { type: 'usage', usage };
     }
     return { kind: 'success', status: 200, headers: {}, body: { events: events(), abort: () => controller.abort() } };
   }
@@ -120,34 +150,68 @@ export class SimulatedProvider implements ProviderAdapter {
     return entries[entries.length - 1]![0];
   }
 
-  private answer(request: UpstreamRequest): Record<string, unknown> {
-    const model = String(request.body.model);
+  /** The chat answer (one choice per `n`), or the 400 OpenAI gives a tool_choice naming no declared tool. */
+  private answer(request: UpstreamRequest): { body: SimulatedCompletion; message: SimulatedMessage } | UpstreamFailure {
+    const { body } = request;
+    const decided = simulatedAnswer(body);
+    if (decided.kind === 'invalid') return { kind: 'http_error', status: 400, headers: {}, message: decided.message };
     this.sequence += 1;
-    if (request.operation === 'embeddings') {
-      const inputs = Array.isArray(request.body.input) ? request.body.input : [request.body.input];
-      const data = inputs.map((input, index) => ({ object: 'embedding', index, embedding: pseudoEmbedding(String(input)) }));
-      const tokens = inputs.reduce((sum: number, input) => sum + estimateTokens(String(input)), 0);
-      return { object: 'list', model, data, usage: { prompt_tokens: tokens, total_tokens: tokens } };
-    }
-    const prompt = lastUserText(request.body);
-    const content = `Simulated reply to: ${prompt.slice(0, 80)}`;
-    const promptTokens = estimateTokens(JSON.stringify(request.body.messages ?? ''));
-    const completionTokens = estimateTokens(content);
+    const message: SimulatedMessage =
+      decided.kind === 'text'
+        ? { role: 'assistant', content: decided.content }
+        : {
+            role: 'assistant',
+            content: null,
+            tool_calls: decided.toolCalls.map(({ id, name, arguments: args }) => ({ id, type: 'function', function: { name, arguments: args } })),
+          };
+    const finishReason = decided.kind === 'text' ? ('stop' as const) : ('tool_calls' as const);
+    const choices = Math.max(1, typeof body.n === 'number' ? Math.floor(body.n) : 1);
+    const promptTokens = estimateTokens(JSON.stringify([body.messages ?? '', body.tools ?? '']));
+    const completionTokens = estimateTokens(decided.kind === 'text' ? decided.content : JSON.stringify(decided.toolCalls));
+    const usage = { prompt_tokens: promptTokens, completion_tokens: completionTokens * choices, total_tokens: promptTokens + completionTokens * choices };
     return {
-      id: `chatcmpl-sim-${this.sequence}`,
-      object: 'chat.completion',
-      created: Math.floor(this.clock.now() / 1000),
-      model,
-      choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }],
-      usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
+      message,
+      body: {
+        id: `chatcmpl-sim-${this.sequence}`,
+        object: 'chat.completion',
+        created: Math.floor(this.clock.now() / 1000),
+        model: String(body.model),
+        choices: Array.from({ length: choices }, (_, index) => ({ index, message, finish_reason: finishReason, logprobs: null })),
+        usage,
+      },
     };
+  }
+
+  /** One vector per input, of `dimensions` (8 by default), the same for the same input. */
+  private embeddings(request: UpstreamRequest): Record<string, unknown> {
+    const { body } = request;
+    this.sequence += 1;
+    const dimensions = typeof body.dimensions === 'number' && body.dimensions > 0 ? Math.floor(body.dimensions) : 8;
+    const inputs = Array.isArray(body.input) ? body.input : [body.input];
+    const data = inputs.map((input, index) => ({ object: 'embedding', index, embedding: pseudoEmbedding(String(input), dimensions) }));
+    const tokens = inputs.reduce((sum: number, input) => sum + estimateTokens(String(input)), 0);
+    return { object: 'list', model: String(body.model), data, usage: { prompt_tokens: tokens, total_tokens: tokens } };
   }
 }
 
-/** A stable 8-dimension unit vector per input, so equal inputs embed equally. */
-function pseudoEmbedding(input: string): number[] {
-  const digest = createHash('sha256').update(input).digest();
-  const raw = Array.from({ length: 8 }, (_, i) => digest.readInt16BE(i * 2) / 32768);
+interface SimulatedMessage {
+  role: 'assistant';
+  content: string | null;
+  tool_calls?: Array<{ id: string; type: 'function'; function: { name: string; arguments: string } }>;
+}
+
+interface SimulatedCompletion extends Record<string, unknown> {
+  choices: Array<{ index: number; message: SimulatedMessage; finish_reason: FinishReason; logprobs: null }>;
+  usage: StreamUsage;
+}
+
+/** A stable unit vector per input, so equal inputs embed equally; as long as asked. */
+function pseudoEmbedding(input: string, dimensions: number): number[] {
+  const raw: number[] = [];
+  for (let block = 0; raw.length < dimensions; block++) {
+    const digest = createHash('sha256').update(block === 0 ? input : `${block}:${input}`).digest();
+    for (let i = 0; i < 16 && raw.length < dimensions; i++) raw.push(digest.readInt16BE(i * 2) / 32768);
+  }
   const norm = Math.hypot(...raw) || 1;
   return raw.map((value) => value / norm);
 }

@@ -26,10 +26,16 @@ export interface UpstreamRequest {
  * - `timeout`: no answer within the attempt's timeout.
  * - `malformed`: a 2xx with a body we cannot read — a failure of that target (502 class).
  * - `unavailable`: the target cannot serve this call at all (no credential, operation unsupported).
+ * - `unsupported`: the request has a parameter this target cannot honour; refused before any
+ *   call (the client's request, not the target, is at fault: 400 `unsupported_parameter`).
+ *
+ * `upstreamCalls` is set when one attempt made more than one call (a credential re-read and
+ * retried after a 401): `x-breakwater-attempts` counts upstream calls.
  */
-export type UpstreamOutcome<Body = Record<string, unknown>> =
+export type UpstreamOutcome<Body = Record<string, unknown>> = (
   | { kind: 'success'; status: number; headers: Record<string, string>; body: Body }
-  | UpstreamFailure;
+  | UpstreamFailure
+) & { upstreamCalls?: number };
 
 /** Every way a call can fail, buffered or streamed. */
 export type UpstreamFailure =
@@ -37,7 +43,16 @@ export type UpstreamFailure =
   | { kind: 'network_error'; code: string; message: string }
   | { kind: 'timeout'; timeoutMs: number }
   | { kind: 'malformed'; message: string }
-  | { kind: 'unavailable'; reason: string };
+  | { kind: 'unavailable'; reason: string }
+  | UnsupportedParameter;
+
+/** A chat parameter a target cannot honour, named with the target: "logprobs is not supported by anthropic/claude-x". */
+export interface UnsupportedParameter {
+  kind: 'unsupported';
+  /** The request field, as the client named it (`logprobs`, `response_format`). */
+  param: string;
+  message: string;
+}
 
 /**
  * A stream whose head (a 2xx status and headers) has arrived. `events` yields the canonical
@@ -61,6 +76,12 @@ export interface ProviderAdapter {
    * the wait for the response head; the engine bounds the first token and the gaps after it.
    */
   stream(request: UpstreamRequest): Promise<StreamOutcome>;
+  /**
+   * The parameter this target cannot honour in a request, without calling it: the engine asks
+   * every target a route may reach before the first call, so a fallback never changes the shape
+   * of an answer unnoticed. Absent: the target honours whatever it is sent (OpenAI's format).
+   */
+  unsupported?(request: Pick<UpstreamRequest, 'operation' | 'body'>): UnsupportedParameter | undefined;
 }
 
 /** An upstream refused a credential (401/403); reported after the one refresh-and-retry. */

@@ -55,7 +55,8 @@ export async function withCredentialRefresh<Body = Record<string, unknown>>(
 
   const refreshed = await secrets.get(credential, { forceRefresh: true });
   const remainingMs = timeoutMs - (clock.now() - startedAt);
-  const outcome = refreshed?.api_key && remainingMs > 0 ? await send(refreshed.api_key, remainingMs) : first;
+  // The retry is a second upstream call within the same attempt: it is counted as one.
+  const outcome = refreshed?.api_key && remainingMs > 0 ? { ...(await send(refreshed.api_key, remainingMs)), upstreamCalls: 2 } : first;
   try {
     request.onAuthFailure?.({ credential, status: first.status, recovered: outcome !== first && !isRefusal(outcome) });
   } catch {

@@ -1,28 +1,37 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { awsEndpointOptions } from '../stores/awsEndpoint';
+import { boundCalls, storeClientConfig } from '../stores/boundedCalls';
 
 export interface SqsClientOptions {
   /** Overrides the endpoint; unset, `AWS_ENDPOINT_URL_SQS` is read (the local emulator sets it). */
   endpoint?: string;
   region?: string;
   /**
-   * Per-request socket timeout. Long polls need more than their `WaitTimeSeconds`.
+   * The longest one call may take, its retries included. Long polls need more than their
+   * `WaitTimeSeconds`.
    * @default 5_000 — a submit must not wait on a queue that does not answer
    */
   requestTimeoutMs?: number;
 }
 
 /**
- * An SQS client. With an explicit endpoint (fauxqs, another emulator) the endpoint is used for
+ * An SQS client whose every call ends within `requestTimeoutMs` (and the current request's
+ * deadline). With an explicit endpoint (fauxqs, another emulator) the endpoint is used for
  * every call instead of the host inside each queue URL, which is a name there, not an address.
  */
 export function createSqsClient(options: SqsClientOptions = {}): SQSClient {
   const endpoint = options.endpoint ?? process.env.AWS_ENDPOINT_URL_SQS;
-  return new SQSClient({
-    // fauxqs builds queue ARNs and URLs from a real-looking region.
-    ...awsEndpointOptions(endpoint, options.region, 'us-east-1'),
-    ...(endpoint !== undefined ? { useQueueUrlAsEndpoint: false } : {}),
-    maxAttempts: 3,
-    requestHandler: { connectionTimeout: 1_000, requestTimeout: options.requestTimeoutMs ?? 5_000 },
-  });
+  const callTimeoutMs = options.requestTimeoutMs ?? 5_000;
+  return boundCalls(
+    new SQSClient({
+      // fauxqs builds queue ARNs and URLs from a real-looking region.
+      ...awsEndpointOptions(endpoint, options.region, 'us-east-1'),
+      ...(endpoint !== undefined ? { useQueueUrlAsEndpoint: false } : {}),
+      // Up to three attempts, but never past the call's bound: a fast failure is retried, a
+      // queue that does not answer costs the caller `requestTimeoutMs` once.
+      ...storeClientConfig({ connectionTimeoutMs: 1_000, attemptTimeoutMs: callTimeoutMs, callTimeoutMs, maxAttempts: 3 }),
+    }),
+    'SQS',
+    callTimeoutMs,
+  );
 }

@@ -2,6 +2,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import { isGatewayError } from '../errors';
+import { isDeadlineCut } from '../stores/boundedCalls';
 import { systemClock, type Clock } from '../resilience/clock';
 import { rateLimitedError, type RateLimitName } from './rateLimitedError';
 import { rateLimitUpdate, settleTokensUpdate } from './rateLimitUpdate';
@@ -45,6 +46,12 @@ export interface FleetRateLimiterOptions {
    * @default 1_000
    */
   timeoutMs?: number;
+  /**
+   * After the store fails, how long this container lets requests through without asking it.
+   * @default 5_000 — a store that hangs then costs one request per five seconds its timeout,
+   * not every request; a store that blinked is asked again soon.
+   */
+  storeRetryIntervalMs?: number;
 }
 
 export const RATE_LIMIT_METRICS = {
@@ -68,6 +75,9 @@ export class FleetRateLimiter {
   private readonly metrics?: Pick<Metrics, 'addMetric'>;
   private readonly clock: Pick<Clock, 'now'>;
   private readonly timeoutMs: number;
+  private readonly storeRetryIntervalMs: number;
+  /** While `now` is before this, the store is not asked. */
+  private storeDownUntil = Number.NEGATIVE_INFINITY;
 
   constructor(options: FleetRateLimiterOptions) {
     this.doc = options.doc;
@@ -76,6 +86,7 @@ export class FleetRateLimiter {
     this.metrics = options.metrics;
     this.clock = options.clock ?? systemClock;
     this.timeoutMs = options.timeoutMs ?? 1_000;
+    this.storeRetryIntervalMs = options.storeRetryIntervalMs ?? 5_000;
   }
 
   /** Admits the request or throws `rate_limited` (429 with `retry-after`). */
@@ -93,6 +104,7 @@ export class FleetRateLimiter {
     }
 
     const window = rateWindow(this.clock.now());
+    if (this.clock.now() < this.storeDownUntil) return NO_OP_PERMIT;
     try {
       const { Attributes } = await this.doc.send(
         new UpdateCommand(rateLimitUpdate({ tableName: this.tableName, keyId, window, rpmLimit, tpmLimit, estimatedTokens })),
@@ -134,6 +146,7 @@ export class FleetRateLimiter {
         if (rounded === 0 || !Number.isFinite(rounded)) return;
         const window = rateWindow(this.clock.now());
         if (rounded < 0 && window.minute !== charged.minute) return;
+        if (this.clock.now() < this.storeDownUntil) return;
         try {
           await this.doc.send(new UpdateCommand(settleTokensUpdate(this.tableName, keyId, window, rounded)), {
             abortSignal: AbortSignal.timeout(this.timeoutMs),
@@ -146,6 +159,7 @@ export class FleetRateLimiter {
   }
 
   private storeUnavailable(operation: 'check' | 'settle', error: unknown): void {
+    if (!isDeadlineCut(error)) this.storeDownUntil = this.clock.now() + this.storeRetryIntervalMs;
     this.metrics?.addMetric(RATE_LIMIT_METRICS.STORE_UNAVAILABLE, MetricUnit.Count, 1);
     this.logger.warn('rate-limit store unavailable; request allowed unchecked', {
       operation,

@@ -4,3 +4,5 @@ export * from './clock';
 export * from './deadline';
 export * from './retryAfter';
 export * from './retryBudget';
+export * from './deadlineScope';
+export * from './lruMap';

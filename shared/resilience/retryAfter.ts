@@ -69,3 +69,15 @@ export function parseRetryAfter(headers: Headers, nowMs: number): number | undef
   if (any.length > 0) return Math.min(...any);
   return undefined;
 }
+
+/**
+ * The `Retry-After` (whole seconds) to give a client for an upstream's wait: at least 1, and at
+ * most `capMs`, the target breaker's longest cooldown. The breaker pauses a target no longer than
+ * that whatever the upstream asked (99999 s, an HTTP-date in 2099), so the client is not told to
+ * stay away longer than the gateway itself does.
+ */
+export function clientRetryAfterSeconds(waitMs: number, capMs: number): number {
+  const capSeconds = Math.max(1, Math.ceil(capMs / 1_000));
+  if (!Number.isFinite(waitMs)) return capSeconds;
+  return Math.min(Math.max(1, Math.ceil(waitMs / 1_000)), capSeconds);
+}

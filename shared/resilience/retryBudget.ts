@@ -1,4 +1,5 @@
 import type { Clock } from './clock';
+import { LruMap } from './lruMap';
 
 export interface RetryBudgetOptions {
   /**
@@ -67,20 +68,30 @@ export class RetryBudget {
 
 const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
 
-/** One budget per target key, created on first use; lives as long as the container. */
+/**
+ * Targets whose budgets one container keeps. A config names tens of targets; a route that
+ * passes the client's model through makes one per model name, which a client chooses: beyond
+ * this, the least recently used budget is dropped (it starts afresh if that target returns).
+ */
+export const MAX_RETRY_BUDGETS = 1_000;
+
+/** One budget per target key, created on first use; at most `maxTargets` per container (LRU). */
 export class RetryBudgets {
-  private readonly budgets = new Map<string, RetryBudget>();
+  private readonly budgets: LruMap<string, RetryBudget>;
   constructor(
     private readonly clock: Clock,
     private readonly options: RetryBudgetOptions = DEFAULT_RETRY_BUDGET,
-  ) {}
+    maxTargets = MAX_RETRY_BUDGETS,
+  ) {
+    this.budgets = new LruMap(maxTargets);
+  }
 
   for(targetKey: string): RetryBudget {
-    let budget = this.budgets.get(targetKey);
-    if (!budget) {
-      budget = new RetryBudget(this.clock, this.options);
-      this.budgets.set(targetKey, budget);
-    }
-    return budget;
+    return this.budgets.getOrCreate(targetKey, () => new RetryBudget(this.clock, this.options));
+  }
+
+  /** Budgets held now (for tests and the status page). */
+  get size(): number {
+    return this.budgets.size;
   }
 }

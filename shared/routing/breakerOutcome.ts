@@ -24,6 +24,7 @@ export function breakerOutcomeOf(
     case 'malformed':
       return { kind: 'failure' };
     case 'unavailable':
+    case 'unsupported':
       return { kind: 'ignored' };
   }
 }

@@ -6,6 +6,7 @@ import {
   backoffDelay,
   classifyNetworkError,
   classifyStatus,
+  clientRetryAfterSeconds,
   isClientErrorStatus,
   parseRetryAfter,
   type Clock,
@@ -16,7 +17,7 @@ import {
 } from '../resilience';
 import { breakerOutcomeOf } from './breakerOutcome';
 import { orderChildren } from './orderChildren';
-import { targetKey, type RouteNode, type TargetNode } from './routePlan';
+import { breakerKey, targetKey, type RouteNode, type TargetNode } from './routePlan';
 
 /** One upstream call, as reported in headers, logs, traces and the 503 body. */
 export interface AttemptRecord {
@@ -26,6 +27,11 @@ export interface AttemptRecord {
   attempt: number;
   /** `circuit_open`: the target was skipped without a call because its breaker is open. */
   outcome: UpstreamOutcome['kind'] | 'circuit_open';
+  /**
+   * Upstream calls this attempt made: 0 for a target skipped (open breaker, no credential, a
+   * parameter it cannot honour), 2 when a refused credential was re-read and the call sent again.
+   */
+  calls: number;
   status?: number;
   /** Error class for failures without a status: ECONNRESET, timeout, malformed... */
   error?: string;
@@ -68,6 +74,8 @@ export interface RouteResult<Body = Record<string, unknown>> {
   /** The answer; for a streamed request, the stream from its first content event on. */
   body: Body;
   attempts: AttemptRecord[];
+  /** Calls made to upstreams, retries and credential re-reads included: `x-breakwater-attempts`. */
+  upstreamCalls: number;
   /** How many targets were tried before the one that answered: 0 means the primary. */
   fallbackIndex: number;
 }
@@ -132,6 +140,8 @@ function failureAction(outcome: TargetFailure['outcome'], retryOn: ReadonlySet<n
     case 'timeout':
     case 'malformed':
       return 'retry';
+    case 'unsupported':
+      return 'fatal';
     case 'unavailable':
     case 'deadline':
     case 'circuit_open':
@@ -141,7 +151,8 @@ function failureAction(outcome: TargetFailure['outcome'], retryOn: ReadonlySet<n
 
 /** Whether a group moves on to its next child after this failure. */
 function fallsBack(failure: TargetFailure, fallbackOn: ReadonlySet<number>): boolean {
-  if (failure.outcome.kind === 'deadline') return false;
+  // A parameter this target cannot honour: the answer of another would have another shape.
+  if (failure.outcome.kind === 'deadline' || failure.outcome.kind === 'unsupported') return false;
   if (failure.outcome.kind === 'http_error') {
     // A 3xx is never relayed to the client, so it always moves on; 4xx/5xx follow on_status_codes.
     return fallbackOn.has(failure.outcome.status) || failure.outcome.status < 400;
@@ -206,17 +217,22 @@ export class RouteExecution<Body = Record<string, unknown>> {
       if (deadline.expired) return { ok: false, failure: { target, label, outcome: { kind: 'deadline' } } };
 
       const ownTimeoutMs = this.kind.timeoutOf(target);
-      const timeoutMs = Math.min(ownTimeoutMs, deadline.remainingMs());
+      let timeoutMs = Math.min(ownTimeoutMs, deadline.remainingMs());
       // The probe's lease covers its attempt, so no other container probes while it runs.
-      const permit = breakers ? await breakers.acquire(key, target.breaker, { probeLeaseMs: timeoutMs + 1_000 }) : undefined;
+      // Per credential too: a tenant's own key refused (BYOK) must not open the shared target.
+      const permit = breakers
+        ? await breakers.acquire(breakerKey(target, model, credential), target.breaker, { probeLeaseMs: timeoutMs + 1_000 })
+        : undefined;
       if (permit && !permit.allowed) {
-        this.attempts.push({ target: label, attempt, outcome: 'circuit_open', error: 'circuit_open', durationMs: 0 });
+        this.attempts.push({ target: label, attempt, outcome: 'circuit_open', error: 'circuit_open', calls: 0, durationMs: 0 });
         // While another container's probe runs, the answer is usually a moment away, not at the
         // end of the probe's lease: tell clients to come back in a second.
         this.skippedUntil.push(permit.state === 'half_open' ? Math.min(permit.retryAt, clock.now() + 1_000) : permit.retryAt);
         return { ok: false, failure: { target, label, outcome: { kind: 'circuit_open', retryAt: permit.retryAt } } };
       }
 
+      // The breaker's read may have waited on a slow store: the attempt gets what is left.
+      timeoutMs = Math.min(timeoutMs, deadline.remainingMs());
       const finish = this.deps.observer?.startAttempt(target, model, attempt);
       const started = clock.now();
       const outcome = await this.kind.call(adapter, { operation, body, timeoutMs, ...(credential ? { credential } : {}) }, target, started);
@@ -224,11 +240,13 @@ export class RouteExecution<Body = Record<string, unknown>> {
         target: label,
         attempt,
         outcome: outcome.kind,
+        calls: outcome.kind === 'unavailable' || outcome.kind === 'unsupported' ? 0 : (outcome.upstreamCalls ?? 1),
         durationMs: clock.now() - started,
         ...(outcome.kind === 'http_error' ? { status: outcome.status } : {}),
         ...(outcome.kind === 'network_error' ? { error: outcome.code } : {}),
         ...(outcome.kind === 'timeout' || outcome.kind === 'malformed' ? { error: outcome.kind } : {}),
         ...(outcome.kind === 'unavailable' ? { error: outcome.kind, reason: outcome.reason } : {}),
+        ...(outcome.kind === 'unsupported' ? { error: 'unsupported_parameter', reason: outcome.message } : {}),
       };
       this.attempts.push(record);
       if (outcome.kind === 'success' && finish && this.kind.finishLater) {
@@ -246,7 +264,8 @@ export class RouteExecution<Body = Record<string, unknown>> {
       );
 
       if (outcome.kind === 'success') {
-        return { ok: true, result: { target, model, label, body: outcome.body, attempts: this.attempts, fallbackIndex } };
+        const upstreamCalls = this.attempts.reduce((sum, { calls }) => sum + calls, 0);
+        return { ok: true, result: { target, model, label, body: outcome.body, attempts: this.attempts, upstreamCalls, fallbackIndex } };
       }
       if (outcome.kind === 'timeout' && deadline.expired) {
         return { ok: false, failure: { target, label, outcome: { kind: 'deadline' } } };
@@ -288,6 +307,10 @@ export class RouteExecution<Body = Record<string, unknown>> {
         headers: { 'retry-after': String(seconds) },
       });
     }
+    // The request asks what this target cannot do: the client's to change, whatever failed before.
+    if (outcome.kind === 'unsupported') {
+      return new GatewayError('unsupported_parameter', outcome.message, { details: { param: outcome.param, attempts } });
+    }
     if (outcome.kind === 'deadline') {
       return new GatewayError('deadline_exceeded', `no answer within the request deadline (${summary || 'no attempt made'})`, {
         details: { attempts },
@@ -309,7 +332,8 @@ export class RouteExecution<Body = Record<string, unknown>> {
     const waits = failure.retryAfterMs;
     return new GatewayError('all_targets_failed', `every target failed: ${summary}`, {
       details: { attempts },
-      headers: waits !== undefined ? { 'retry-after': String(Math.max(1, Math.ceil(waits / 1000))) } : undefined,
+      // Capped as the breaker caps its own pause: an upstream's 99999 s is not relayed.
+      headers: waits !== undefined ? { 'retry-after': String(clientRetryAfterSeconds(waits, failure.target.breaker.maxCooldownMs)) } : undefined,
     });
   }
 }

@@ -48,6 +48,19 @@ export function targetKey(target: TargetNode, model: string): string {
   return `${target.providerName}|${model}|${where}`;
 }
 
+/**
+ * The breaker's key: the target and the credential it is called with. A tenant's own key
+ * (`credential_overrides`) refused or rate-limited says nothing about the platform's credential
+ * on the same target, so it trips or pauses (a 429's Retry-After) only its own breaker. Calls
+ * with the provider's configured credential keep the plain {@link targetKey}. The secret's name
+ * is config, not a secret, and becomes part of the key; never its value.
+ */
+export function breakerKey(target: TargetNode, model: string, credentialOverride?: string): string {
+  const configured = 'credential' in target.provider ? target.provider.credential : undefined;
+  const key = targetKey(target, model);
+  return credentialOverride === undefined || credentialOverride === configured ? key : `${key}|credential:${credentialOverride}`;
+}
+
 /** Every leaf of a route, in config order. */
 export function leaves(node: RouteNode): TargetNode[] {
   return node.kind === 'target' ? [node] : node.children.flatMap(leaves);

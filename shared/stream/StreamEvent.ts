@@ -1,11 +1,11 @@
 /**
  * The engine's canonical stream: what every provider adapter yields and every API surface
- * renders (OpenAI chunks today; Responses and Anthropic events next). Provider-neutral and
+ * renders (OpenAI chunks, Responses and Anthropic events). Provider-neutral and
  * small on purpose: N providers + M surfaces, never N x M translations.
  *
  * One choice only: a streamed request with `n > 1` is refused at the door.
  */
-export type StreamEvent = TextDelta | ToolCallDelta | FinishEvent | UsageEvent;
+export type StreamEvent = TextDelta | ToolCallDelta | ThinkingDelta | FinishEvent | UsageEvent;
 
 /** A piece of the assistant's text. */
 export interface TextDelta {
@@ -23,6 +23,22 @@ export interface ToolCallDelta {
   id?: string;
   name?: string;
   arguments: string;
+}
+
+/**
+ * A piece of one block of the model's extended thinking (Anthropic's `thinking` and
+ * `redacted_thinking` blocks). The Messages door renders it: a client that continues a tool-use
+ * turn with thinking on must send the blocks back, signature and all. Surfaces with no place
+ * for it (Chat Completions) leave it out. `index` tells blocks apart (0, 1, ... in their order);
+ * a block's text comes first and its signature last; a redacted block comes whole, in one event.
+ */
+export interface ThinkingDelta {
+  type: 'thinking';
+  index: number;
+  thinking: string;
+  signature?: string;
+  /** A redacted_thinking block's opaque `data`. */
+  redacted?: string;
 }
 
 /** OpenAI's finish reasons; adapters map their provider's stop reasons onto these. */
@@ -58,6 +74,10 @@ export interface UsageEvent {
   };
 }
 
-/** Whether an event is content the client sees (text or a tool call), as opposed to bookkeeping. */
-export const isContentEvent = (event: StreamEvent): event is TextDelta | ToolCallDelta =>
-  event.type === 'text' || event.type === 'tool_call';
+/**
+ * Whether an event is content (text, a tool call, thinking), as opposed to bookkeeping: a stream
+ * is committed at its first. Thinking counts: it is what a thinking model streams first, for
+ * seconds, and it is billed as output.
+ */
+export const isContentEvent = (event: StreamEvent): event is TextDelta | ToolCallDelta | ThinkingDelta =>
+  event.type === 'text' || event.type === 'tool_call' || event.type === 'thinking';

@@ -13,14 +13,18 @@ interface AssembledToolCall {
   function: { name: string; arguments: string };
 }
 
+/** Anthropic's thinking block shapes, as the Messages API gives them back. */
+type ThinkingBlock = { type: 'thinking'; thinking: string; signature: string } | { type: 'redacted_thinking'; data: string };
+
 /**
  * Folds the canonical stream into one answer: text deltas joined, each tool call's argument
- * fragments joined in order. What the cache and idempotency store keep of a stream, and what
- * a buffered surface would send.
+ * fragments joined in order, thinking blocks as the message's `thinking_blocks`. What the cache
+ * and idempotency store keep of a stream, and what a buffered surface would send.
  */
 export class CompletionAssembler {
   private text = '';
   private readonly toolCalls: AssembledToolCall[] = [];
+  private readonly thinking: ThinkingBlock[] = [];
   finishReason: FinishReason | undefined;
   usage: StreamUsage | undefined;
   /** UTF-8 bytes of content sent so far: bounds the output tokens of a cut stream. */
@@ -38,6 +42,19 @@ export class CompletionAssembler {
         if (event.name) call.function.name += event.name;
         call.function.arguments += event.arguments;
         this.contentBytes += Buffer.byteLength(event.arguments) + Buffer.byteLength(event.name ?? '');
+        return;
+      }
+      case 'thinking': {
+        if (event.redacted !== undefined) {
+          this.thinking[event.index] = { type: 'redacted_thinking', data: event.redacted };
+          return;
+        }
+        const block = (this.thinking[event.index] ??= { type: 'thinking', thinking: '', signature: '' });
+        if (block.type !== 'thinking') return;
+        block.thinking += event.thinking;
+        if (event.signature !== undefined) block.signature = event.signature;
+        // Thinking is billed as output: it bounds a cut stream's output like text does.
+        this.contentBytes += Buffer.byteLength(event.thinking);
         return;
       }
       case 'finish':
@@ -62,6 +79,8 @@ export class CompletionAssembler {
     const toolCalls = this.toolCalls.filter((call) => call !== undefined);
     const message: Record<string, unknown> = { role: 'assistant', content: toolCalls.length > 0 && this.text === '' ? null : this.text };
     if (toolCalls.length > 0) message.tool_calls = toolCalls;
+    const thinking = this.thinking.filter((block) => block !== undefined);
+    if (thinking.length > 0) message.thinking_blocks = thinking;
     return {
       id: meta.id,
       object: 'chat.completion',

@@ -2,6 +2,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   GetCommand,
   PutCommand,
+  QueryCommand,
   UpdateCommand,
   type DynamoDBDocumentClient,
   type PutCommandInput,
@@ -9,9 +10,11 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { TABLES } from '../stores/dynamo/tables';
 import type { Task, TaskError, TaskRef } from './Task';
-import type { TaskClaim, TaskSettlement, TaskStore } from './TaskStore';
+import type { TaskClaim, TaskPage, TaskSettlement, TaskStore } from './TaskStore';
 
 const PK = TABLES.tasks.partitionKey;
+/** The index that lists a tenant's tasks by creation time (tables.ts). */
+const BY_TENANT = TABLES.tasks.indexes[0];
 
 /** `task#<tenant>#<id>`; the tenant URI-encoded so a `#` in its name cannot reach another's tasks. */
 export const taskKey = (ref: TaskRef): string => `task#${encodeURIComponent(ref.tenant)}#${ref.id}`;
@@ -80,6 +83,34 @@ export class DynamoTaskStore implements TaskStore {
 
   settle(ref: TaskRef, owner: string, settlement: TaskSettlement): Promise<boolean> {
     return this.conditional(settleTaskUpdate(this.tableName, ref, owner, settlement));
+  }
+
+  /**
+   * A query of the `by-tenant` index, newest first, one more than the page to tell whether
+   * more follow. A page may stop short of `limit` at DynamoDB's 1 MB per query: it goes on.
+   */
+  async list(tenant: string, page: TaskPage): Promise<{ tasks: Task[]; hasMore: boolean }> {
+    const tasks: Task[] = [];
+    let start: Record<string, unknown> | undefined = page.after
+      ? { [PK]: taskKey(page.after), [BY_TENANT.partitionKey]: page.after.tenant, [BY_TENANT.sortKey.name]: page.after.createdAt }
+      : undefined;
+    do {
+      const { Items = [], LastEvaluatedKey } = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: BY_TENANT.name,
+          KeyConditionExpression: '#tenant = :tenant',
+          ExpressionAttributeNames: { '#tenant': BY_TENANT.partitionKey },
+          ExpressionAttributeValues: { ':tenant': tenant },
+          ScanIndexForward: false,
+          Limit: page.limit + 1 - tasks.length,
+          ExclusiveStartKey: start,
+        }),
+      );
+      tasks.push(...Items.filter((item) => item.tenant === tenant).map(taskFromItem));
+      start = LastEvaluatedKey;
+    } while (start && tasks.length <= page.limit);
+    return { tasks: tasks.slice(0, page.limit), hasMore: tasks.length > page.limit };
   }
 
   private async conditional(input: UpdateCommandInput): Promise<boolean> {
@@ -198,6 +229,7 @@ export function taskToItem(task: Task): Record<string, unknown> {
     status: task.status,
     priority: task.priority,
     request: JSON.stringify(task.request),
+    route: task.route,
     callback_url: task.callbackUrl,
     metadata: task.metadata === undefined ? undefined : JSON.stringify(task.metadata),
     key_prefix: task.keyPrefix,
@@ -235,6 +267,7 @@ export function taskFromItem(item: Record<string, unknown>): Task {
     status: item.status as Task['status'],
     priority: item.priority as Task['priority'],
     request: JSON.parse(String(item.request)) as Task['request'],
+    route: optionalString(item.route),
     callbackUrl: optionalString(item.callback_url),
     metadata: typeof item.metadata === 'string' ? (JSON.parse(item.metadata) as Record<string, unknown>) : undefined,
     keyPrefix: optionalString(item.key_prefix),

@@ -1,5 +1,5 @@
 import type { Task, TaskRef } from './Task';
-import type { TaskClaim, TaskSettlement, TaskStore } from './TaskStore';
+import type { TaskClaim, TaskPage, TaskSettlement, TaskStore } from './TaskStore';
 import { taskKey } from './DynamoTaskStore';
 
 /**
@@ -51,6 +51,15 @@ export class MemoryTaskStore implements TaskStore {
       attempts: task.attempts + 1,
     });
     return structuredClone(task);
+  }
+
+  async list(tenant: string, page: TaskPage): Promise<{ tasks: Task[]; hasMore: boolean }> {
+    const all = [...this.tasks.values()]
+      .filter((task) => task.tenant === tenant)
+      .sort((a, b) => b.createdAt - a.createdAt || taskKey(b).localeCompare(taskKey(a)));
+    const from = page.after ? all.findIndex((task) => taskKey(task) === taskKey(page.after!)) + 1 : 0;
+    const rest = all.slice(from);
+    return { tasks: rest.slice(0, page.limit).map((task) => structuredClone(task)), hasMore: rest.length > page.limit };
   }
 
   async settle(ref: TaskRef, owner: string, settlement: TaskSettlement): Promise<boolean> {

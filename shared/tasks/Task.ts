@@ -19,6 +19,11 @@ export interface Task extends TaskRef {
   status: TaskStatus;
   priority: TaskPriority;
   request: ChatCompletionRequest;
+  /**
+   * The route the submit named (`x-breakwater-route`, checked against the key's routes then);
+   * unset, the task runs on its tenant's route as configured when it runs.
+   */
+  route?: string;
   callbackUrl?: string;
   metadata?: Record<string, unknown>;
   /** The submitting key's public prefix, for audit; never the key itself. */
@@ -56,6 +61,8 @@ export interface TaskView {
   object: 'breakwater.task';
   status: TaskStatus;
   priority: TaskPriority;
+  /** The route named at submit; null for the tenant's own. */
+  route: string | null;
   attempts: number;
   created_at: number;
   updated_at: number;
@@ -77,6 +84,7 @@ export function toTaskView(task: Task): TaskView {
     object: 'breakwater.task',
     status: task.status,
     priority: task.priority,
+    route: task.route ?? null,
     attempts: task.attempts,
     created_at: Math.floor(task.createdAt / 1000),
     updated_at: Math.floor(task.updatedAt / 1000),

@@ -6,7 +6,7 @@ import type { KeyPolicy } from '../keys/keyPolicy';
 import type { Clock } from '../resilience/clock';
 import type { Task, TaskView } from './Task';
 import { toTaskView } from './Task';
-import { taskNotCancellable, taskNotFound, taskQueueUnavailable } from './taskErrors';
+import { taskNotCancellable, taskNotFound, taskQueueUnavailable, taskStoreUnavailable } from './taskErrors';
 import { isTaskId, randomTaskId, taskIdFor } from './taskId';
 import type { TaskQueue } from './TaskQueue';
 import type { TaskStore } from './TaskStore';
@@ -37,9 +37,23 @@ export interface SubmitTaskInput {
   keyPolicy?: KeyPolicy;
   /** The parsed JSON body of `POST /v1/tasks`, validated here. */
   body: unknown;
+  /** The route `x-breakwater-route` named, already checked against the key's routes; unset: the tenant's. */
+  route?: string;
   /** The `Idempotency-Key` header, already parsed; the same key names the same task. */
   idempotencyKey?: string;
 }
+
+/** A page of `GET /v1/tasks`. */
+export interface TaskList {
+  object: 'list';
+  data: TaskView[];
+  first_id: string | null;
+  last_id: string | null;
+  has_more: boolean;
+}
+
+const DEFAULT_LIST_LIMIT = 20;
+const MAX_LIST_LIMIT = 100;
 
 export interface SubmittedTask {
   id: string;
@@ -79,19 +93,26 @@ export class TaskService {
       status: 'queued',
       priority: submission.priority,
       request: submission.request,
+      ...(input.route === undefined ? {} : { route: input.route }),
       callbackUrl: submission.callback_url,
       metadata: submission.metadata,
       keyPrefix: input.keyPrefix,
       keyId: input.keyId,
       keyPolicy: input.keyPolicy,
-      submissionHash: createHash('sha256').update(canonicalJson(submission)).digest('hex'),
+      // The route is part of what was asked: the same key with another route is another task.
+      submissionHash: createHash('sha256')
+        .update(canonicalJson(input.route === undefined ? submission : { ...submission, route: input.route }))
+        .digest('hex'),
       attempts: 0,
       createdAt: now,
       updatedAt: now,
       expiresAt: Math.floor(now / 1000) + this.retentionSeconds,
     };
 
-    const existing = await this.options.store.create(task);
+    const existing = await this.options.store.create(task).catch((error: unknown) => {
+      this.options.logger.warn('task not stored', { task_id: id, error_name: (error as Error).name });
+      throw taskStoreUnavailable(error);
+    });
     if (!existing) {
       await this.enqueue(task);
       this.options.logger.info('task submitted', { task_id: id, tenant: input.tenant, priority: task.priority });
@@ -108,6 +129,27 @@ export class TaskService {
     // The first submit stored the task but crashed (or the queue failed) before enqueuing it.
     if (existing.status === 'queued' && existing.enqueuedAt === undefined) await this.enqueue(existing);
     return { id, status: existing.status, created: false };
+  }
+
+  /**
+   * `GET /v1/tasks`: the tenant's tasks, newest first, `limit` a page (1 to 100, 20 by default),
+   * `after` the previous page's `last_id`. OpenAI's list shape (`data`, `first_id`, `last_id`,
+   * `has_more`).
+   * @throws GatewayError `invalid_request` for a bad limit, or an `after` that names no task of the tenant's
+   */
+  async list(tenant: string, query: { limit?: string; after?: string }): Promise<TaskList> {
+    const limit = query.limit === undefined ? DEFAULT_LIST_LIMIT : Number(query.limit);
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) {
+      throw new GatewayError('invalid_request', `limit must be an integer from 1 to ${MAX_LIST_LIMIT}`, { details: { param: 'limit' } });
+    }
+    let after: Task | undefined;
+    if (query.after !== undefined) {
+      after = isTaskId(query.after) ? await this.options.store.get({ tenant, id: query.after }) : undefined;
+      if (!after) throw new GatewayError('invalid_request', `after: no task ${JSON.stringify(query.after)} (ids are a page's last_id)`, { details: { param: 'after' } });
+    }
+    const { tasks, hasMore } = await this.options.store.list(tenant, { limit, after });
+    const data = tasks.map(toTaskView);
+    return { object: 'list', data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: hasMore };
   }
 
   /** @throws GatewayError `task_not_found` (404), also for another tenant's id */

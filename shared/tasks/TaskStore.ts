@@ -33,4 +33,16 @@ export interface TaskStore {
   claim(ref: TaskRef, claim: TaskClaim): Promise<Task | undefined>;
   /** Ends the claim; false (and nothing written) when `owner` no longer holds it. */
   settle(ref: TaskRef, owner: string, settlement: TaskSettlement): Promise<boolean>;
+  /**
+   * The tenant's tasks, newest first: up to `limit`, starting after the task `after` (a page's
+   * last). Eventually consistent: a task submitted a moment ago may not be listed yet.
+   */
+  list(tenant: string, page: TaskPage): Promise<{ tasks: Task[]; hasMore: boolean }>;
+}
+
+/** One page of a tenant's task list. */
+export interface TaskPage {
+  limit: number;
+  /** The previous page's last task; the page starts after it. */
+  after?: Task;
 }

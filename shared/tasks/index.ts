@@ -16,7 +16,7 @@ export {
   type TaskOutcome,
   type TaskRunnerOptions,
 } from './TaskRunner';
-export { TaskService, type SubmitTaskInput, type SubmittedTask, type TaskServiceOptions } from './TaskService';
-export type { TaskClaim, TaskSettlement, TaskStore } from './TaskStore';
+export { TaskService, type SubmitTaskInput, type SubmittedTask, type TaskList, type TaskServiceOptions } from './TaskService';
+export type { TaskClaim, TaskPage, TaskSettlement, TaskStore } from './TaskStore';
 export { FINISHED_STATUSES, TASK_PRIORITIES, TASK_STATUSES, type TaskPriority, type TaskStatus } from './taskStatus';
 export { MAX_METADATA_BYTES, MAX_METADATA_KEYS, MAX_SUBMISSION_BYTES, parseTaskSubmission, taskSubmissionSchema, type TaskSubmission } from './taskSubmission';

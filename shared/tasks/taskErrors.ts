@@ -16,3 +16,14 @@ export function taskQueueUnavailable(cause: unknown): GatewayError {
     cause,
   });
 }
+
+/**
+ * The task table could not be reached. The same 503 code as the queue's: to the client the task
+ * API is unavailable either way, and retrying with the same Idempotency-Key is safe.
+ */
+export function taskStoreUnavailable(cause: unknown): GatewayError {
+  return new GatewayError('task_queue_unavailable', 'the task store is unavailable, so the task was not accepted; retry with the same Idempotency-Key', {
+    headers: { 'retry-after': '1' },
+    cause,
+  });
+}

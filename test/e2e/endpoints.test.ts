@@ -1,16 +1,19 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
+import { NotFoundError } from 'openai';
 import type { RunningServer } from '../../bin/local/apiGatewayServer';
 import type { MockUpstream } from '../support/mockUpstream';
 import {
   OTHER_TENANT_KEY,
   UPSTREAM_KEY,
   VIRTUAL_KEY,
+  assertErrorBody,
   fastRetry,
   hello,
   modelTarget,
   raw,
   sdkClient,
+  sdkError,
   startMockedGateway,
   type MockedGateway,
 } from '../support/e2eHarness';
@@ -77,6 +80,18 @@ describe('e2e: endpoints', () => {
     assert.equal(first.requests.length + second.requests.length, 0, 'listing models calls no upstream');
   });
 
+  it('guarantee: client.models.retrieve() finds a model of the routes; an unknown one is a 404 model_not_found', async () => {
+    assert.deepEqual(await sdkClient(gateway.url).models.retrieve('gpt-b'), { id: 'gpt-b', object: 'model', created: 0, owned_by: 'second' });
+
+    const error = await sdkError(sdkClient(gateway.url).models.retrieve('gpt-nope'));
+    assert.ok(error instanceof NotFoundError);
+    assert.equal(error.code, 'model_not_found');
+    assert.equal(error.type, 'not_found_error');
+    assert.equal(error.param, 'model');
+    // Another tenant's model does not exist for this key either.
+    assert.equal((await sdkError(sdkClient(gateway.url).models.retrieve('hidden-model'))).code, 'model_not_found');
+  });
+
   it("guarantee: a chat completion without a route header uses the tenant's route; the SDK sees x-request-id as request_id", async () => {
     const { data, response, request_id } = await sdkClient(gateway.url)
       .chat.completions.create({ model: 'anything', messages: hello })
@@ -138,20 +153,51 @@ describe('e2e: endpoints', () => {
     assert.deepEqual(request.body, { model: 'text-embed-x', input: 'hello', encoding_format: 'float' });
   });
 
-  it("guarantee: the SDK's default base64 embeddings pass through untouched and decode to the same floats", async () => {
+  it("guarantee: the SDK's default embeddings.create (base64) gets the upstream's floats back: asked as floats, encoded by the gateway", async () => {
     first.script({
       body: {
         object: 'list',
         model: 'text-embed-x',
-        data: [{ object: 'embedding', index: 0, embedding: base64Floats([0.5, -1, 2]) }],
+        data: [{ object: 'embedding', index: 0, embedding: [0.5, -1, 2, 0.1] }],
         usage: { prompt_tokens: 1, total_tokens: 1 },
       },
     });
     const client = sdkClient(gateway.url, VIRTUAL_KEY, { 'x-breakwater-route': 'embed' });
-    const result = await client.embeddings.create({ model: 'client-embed', input: ['hello'] });
+    const result = await client.embeddings.create({ model: 'client-embed', input: ['hello'], dimensions: 4 });
 
-    assert.deepEqual(result.data[0]?.embedding, [0.5, -1, 2]);
-    assert.equal((first.requests[0]!.body as { encoding_format: string }).encoding_format, 'base64');
+    // The SDK asked base64 and decoded it: float32 values, as OpenAI's own answer would give.
+    assert.deepEqual(result.data[0]?.embedding, [0.5, -1, 2, Math.fround(0.1)]);
+    const sent = first.requests[0]!.body as { encoding_format: string; dimensions: number };
+    assert.equal(sent.encoding_format, 'float', 'the engine always asks the upstream for floats');
+    assert.equal(sent.dimensions, 4, '`dimensions` is passed on');
+  });
+
+  it('guarantee: a raw base64 request gets little-endian float32 base64; an upstream that answered base64 anyway is decoded for a float request', async () => {
+    first.script({
+      body: { object: 'list', model: 'text-embed-x', data: [{ object: 'embedding', index: 0, embedding: [1, -2] }], usage: { prompt_tokens: 1, total_tokens: 1 } },
+    });
+    const encoded = await raw(`${gateway.url}/v1/embeddings`, {
+      headers: { 'x-breakwater-route': 'embed' },
+      body: { model: 'm', input: 'x', encoding_format: 'base64' },
+    });
+    assert.equal((encoded.json as { data: Array<{ embedding: string }> }).data[0]!.embedding, base64Floats([1, -2]));
+
+    first.script({
+      body: { object: 'list', model: 'text-embed-x', data: [{ object: 'embedding', index: 0, embedding: base64Floats([0.5, 3]) }], usage: { prompt_tokens: 1, total_tokens: 1 } },
+    });
+    const floats = await raw(`${gateway.url}/v1/embeddings`, {
+      headers: { 'x-breakwater-route': 'embed' },
+      body: { model: 'm', input: 'x', encoding_format: 'float' },
+    });
+    assert.deepEqual((floats.json as { data: Array<{ embedding: number[] }> }).data[0]!.embedding, [0.5, 3]);
+  });
+
+  it('guarantee: the legacy POST /v1/completions is a 404 that names /v1/chat/completions', async () => {
+    const response = await raw(`${gateway.url}/v1/completions`, { body: { model: 'm', prompt: 'hello' } });
+    const body = assertErrorBody(response.json, { code: 'unknown_route', type: 'not_found_error' });
+    assert.equal(response.status, 404);
+    assert.match(body.error.message, /POST \/v1\/chat\/completions/);
+    assert.equal(first.requests.length + second.requests.length, 0);
   });
 
   it('guarantee: a loadbalance route weighted 1:0 always hits the first target (20 of 20)', async () => {

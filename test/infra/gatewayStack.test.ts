@@ -195,6 +195,9 @@ describe('GatewayStack', () => {
       'POST /v1/tasks',
       'GET /v1/tasks/{id}',
       'DELETE /v1/tasks/{id}',
+      'POST /v1/responses',
+      'GET /v1/responses/{id}',
+      'DELETE /v1/responses/{id}',
     ]) {
       it(`routes ${route} to the function through a Lambda proxy integration`, () => {
         const { json } = synth();

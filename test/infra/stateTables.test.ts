@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { TABLES, type TableId } from '../../shared/stores/dynamo/tables.js';
+import { TABLES, type TableId, type TableSpec } from '../../shared/stores/dynamo/tables.js';
 import { OUTPUTS } from '../../lib/GatewayStack.js';
 import {
   actionsOnResource,
@@ -60,13 +60,36 @@ describe('state tables', () => {
   });
 
   for (const id of TABLE_IDS) {
-    const spec = TABLES[id] as (typeof TABLES)[TableId] & { ttlAttribute?: string; pointInTimeRecovery?: boolean };
+    const spec = TABLES[id] as TableSpec;
     it(`${id}: on-demand, partition key "${spec.partitionKey}", TTL ${spec.ttlAttribute ?? 'none'}, PITR ${spec.pointInTimeRecovery === true ? 'on' : 'off'}, AWS-managed encryption`, () => {
       const table = stack.json.Resources[tableLogicalIds()[id]]!;
       const props = table.Properties ?? {};
       assert.equal(props['BillingMode'], 'PAY_PER_REQUEST');
       assert.deepEqual(props['KeySchema'], [{ AttributeName: spec.partitionKey, KeyType: 'HASH' }]);
-      assert.deepEqual(props['AttributeDefinitions'], [{ AttributeName: spec.partitionKey, AttributeType: 'S' }]);
+      const indexes = spec.indexes ?? [];
+      assert.deepEqual(
+        new Map((props['AttributeDefinitions'] as Array<{ AttributeName: string; AttributeType: string }>).map((a) => [a.AttributeName, a.AttributeType])),
+        new Map([
+          [spec.partitionKey, 'S'],
+          ...indexes.flatMap((index) => [
+            [index.partitionKey, 'S'],
+            [index.sortKey.name, index.sortKey.type],
+          ]),
+        ] as Array<[string, string]>),
+      );
+      assert.deepEqual(
+        props['GlobalSecondaryIndexes'],
+        indexes.length === 0
+          ? undefined
+          : indexes.map((index) => ({
+              IndexName: index.name,
+              KeySchema: [
+                { AttributeName: index.partitionKey, KeyType: 'HASH' },
+                { AttributeName: index.sortKey.name, KeyType: 'RANGE' },
+              ],
+              Projection: { ProjectionType: 'ALL' },
+            })),
+      );
       assert.equal(props['ProvisionedThroughput'], undefined);
       assert.deepEqual(
         props['TimeToLiveSpecification'],
@@ -99,6 +122,7 @@ describe('state tables', () => {
       rateLimits: ['Delete', 'Delete'],
       cache: ['Delete', 'Delete'],
       tasks: ['Retain', 'Retain'],
+      responses: ['Delete', 'Delete'],
     });
   });
 
@@ -113,7 +137,7 @@ describe('state tables', () => {
 });
 
 describe('table grants (least privilege)', () => {
-  it('gateway: read/write on breakers, spend, idempotency, cache, rateLimits and tasks; read only on keys', () => {
+  it('gateway: read/write on breakers, spend, idempotency, cache, rateLimits, tasks and responses; read only on keys', () => {
     const ids = tableLogicalIds();
     const roleId = gatewayRoleId(stack.json);
     const granted = Object.fromEntries(TABLE_IDS.map((id) => [id, actionsOnResource(stack.json, roleId, ids[id])]));
@@ -125,10 +149,11 @@ describe('table grants (least privilege)', () => {
       rateLimits: READ_WRITE_ACTIONS,
       cache: READ_WRITE_ACTIONS,
       tasks: READ_WRITE_ACTIONS,
+      responses: READ_WRITE_ACTIONS,
     });
   });
 
-  it('worker: read/write on what it uses, nothing at all on keys (no env var either)', () => {
+  it('worker: read/write on what it uses, nothing at all on keys or stored responses (no env var either)', () => {
     const ids = tableLogicalIds();
     const [, worker] = workerFunction(stack.json);
     const roleId = roleIdOf(worker);
@@ -141,16 +166,20 @@ describe('table grants (least privilege)', () => {
       rateLimits: READ_WRITE_ACTIONS,
       cache: READ_WRITE_ACTIONS,
       tasks: READ_WRITE_ACTIONS,
+      responses: [],
     });
     const env = environmentOf(worker);
     assert.equal(env[TABLES.keys.envVar], undefined);
-    for (const id of TABLE_IDS.filter((t) => t !== 'keys')) {
+    assert.equal(env[TABLES.responses.envVar], undefined);
+    for (const id of TABLE_IDS.filter((t) => t !== 'keys' && t !== 'responses')) {
       assert.deepEqual(env[TABLES[id].envVar], { Ref: ids[id] }, TABLES[id].envVar);
     }
   });
 
-  it('no DynamoDB permission reaches beyond the listed tables (no wildcards, no indexes)', () => {
+  it('no DynamoDB permission reaches beyond the listed tables (no wildcards; indexes only of tables that have them)', () => {
     const tableIds = new Set(Object.values(tableLogicalIds()));
+    const ids = tableLogicalIds();
+    const indexed = new Set(TABLE_IDS.filter((id) => ((TABLES[id] as TableSpec).indexes ?? []).length > 0).map((id) => ids[id]));
     for (const [service, fn] of [['gateway', gatewayFunction(stack.json)[1]], ['worker', workerFunction(stack.json)[1]]] as const) {
       for (const s of statementsOfRole(stack.json, roleIdOf(fn))) {
         const actions = [s.Action].flat();
@@ -161,8 +190,14 @@ describe('table grants (least privilege)', () => {
           const refs = referencedIds(resource);
           assert.equal(refs.size, 1, `${service}: ${JSON.stringify(resource)}`);
           assert.ok(tableIds.has([...refs][0]!), `${service}: ${JSON.stringify(resource)}`);
-          // A bare table ARN: index ARNs (<arn>/index/*) would be a Fn::Join.
-          assert.deepEqual(Object.keys(resource as object), ['Fn::GetAtt'], `${service}: ${JSON.stringify(resource)}`);
+          // A bare table ARN, or `<arn>/index/*` (a Fn::Join) of a table with an index (tasks: GET /v1/tasks).
+          const keys = Object.keys(resource as object);
+          if (keys[0] === 'Fn::Join') {
+            assert.ok(indexed.has([...refs][0]!), `${service}: an index of a table without one: ${JSON.stringify(resource)}`);
+            assert.match(JSON.stringify(resource), /\/index\/\*"\]\]\}$/, `${service}: ${JSON.stringify(resource)}`);
+          } else {
+            assert.deepEqual(keys, ['Fn::GetAtt'], `${service}: ${JSON.stringify(resource)}`);
+          }
         }
       }
     }

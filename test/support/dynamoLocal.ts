@@ -6,6 +6,8 @@ import { createDynamoClients, ensureTables, TABLES, type DynamoClients, type Tab
 export interface DynamoLocal extends DynamoClients {
   endpoint: string;
   tables: TableNames;
+  /** The Java process's id, to freeze it (`SIGSTOP`) and thaw it (`SIGCONT`) in fault tests. */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -32,7 +34,8 @@ export async function startDynamoLocal(): Promise<DynamoLocal> {
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const endpoint = `http://127.0.0.1:${port}`;
-  const clients = createDynamoClients({ endpoint });
+  // Set-up and the tests' own reads may wait on a JVM warming up: not a request path.
+  const clients = createDynamoClients({ endpoint, timeouts: { attemptTimeoutMs: 10_000, callTimeoutMs: 10_000 } });
 
   const started = Date.now();
   for (;;) {
@@ -54,9 +57,12 @@ export async function startDynamoLocal(): Promise<DynamoLocal> {
     ...clients,
     endpoint,
     tables,
+    pid: child.pid!,
     stop: async () => {
       clients.client.destroy();
       if (child.exitCode !== null) return;
+      // A frozen process ignores nothing but SIGKILL; thaw it anyway so it can be reaped cleanly.
+      child.kill('SIGCONT');
       await new Promise<void>((resolve) => {
         child.once('exit', () => resolve());
         child.kill('SIGKILL');

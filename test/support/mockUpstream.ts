@@ -239,7 +239,7 @@ export interface StreamedToolUse {
 export interface AnthropicStreamOptions {
   /** The text deltas of one text block (no text block when empty). */
   text?: string[];
-  /** A thinking block sent before the text (skipped by the adapter). */
+  /** A thinking block sent before the text (its deltas, then its signature). */
   thinking?: string[];
   /** tool_use blocks after the text, each with its input_json_delta fragments. */
   toolUse?: StreamedToolUse | StreamedToolUse[];

@@ -37,7 +37,9 @@ export const modelsRoutes = (engine: GatewayEngine): RouteTable => ({
   '/v1/models/{id}': {
     GET: async ({ event, requestId, params }) => {
       const model = reachableModels(engine, await engine.authenticate(event.headers)).get(params.id!);
-      if (!model) throw new GatewayError('unknown_route', `no model "${params.id}" on this key's routes`);
+      if (!model) {
+        throw new GatewayError('model_not_found', `the model "${params.id}" does not exist on this key's routes`, { details: { param: 'model' } });
+      }
       return json(200, model, requestId);
     },
   },

@@ -7,7 +7,7 @@ import { json } from '../json';
 import type { GatewayEngine } from '../GatewayEngine';
 import type { RouteTable } from '../router';
 
-/** `POST /v1/tasks`, `GET` and `DELETE /v1/tasks/{id}`: asynchronous completions through the queues. */
+/** `POST` and `GET /v1/tasks`, `GET` and `DELETE /v1/tasks/{id}`: asynchronous completions through the queues. */
 export function tasksRoutes(engine: GatewayEngine): RouteTable {
   const tasks = () => {
     if (!engine.services.tasks) throw new GatewayError('unknown_route', 'tasks need the state store and queues, which this gateway has not got');
@@ -16,17 +16,22 @@ export function tasksRoutes(engine: GatewayEngine): RouteTable {
   return {
     /**
      * Everything a synchronous request would be refused for is refused here, at submit time (a
-     * bad body, a disallowed model, screening, a private callback URL), so nothing that can only
-     * fail is ever queued. Tasks run on the tenant's own route.
+     * bad body, a route the key may not use, a disallowed model, a parameter a target of the
+     * route cannot honour, screening, a private callback URL), so nothing that can only fail is
+     * ever queued. Tasks run on the route `x-breakwater-route` names, under the same allow-list
+     * as a synchronous request, else on the tenant's own.
      */
     '/v1/tasks': {
       POST: async ({ event, requestId }) => {
         const service = tasks();
         const principal = await engine.authenticate(event.headers);
         const submission = parseTaskSubmission(event.body);
-        engine.checkAllowLists(principal, engine.config.routes.get(principal.tenant.route)!, submission.request);
+        const requested = event.headers[BREAKWATER_HEADERS.ROUTE];
+        const route = engine.routeFor(principal, requested);
+        engine.checkAllowLists(principal, engine.config.routes.get(route)!, submission.request);
         engine.screen(principal, submission.request);
-        engine.completions.checkFits(principal, principal.tenant.route, submission.request);
+        engine.completions.checkTargets(route, 'chat', submission.request);
+        engine.completions.checkFits(principal, route, submission.request);
         if (submission.callback_url) {
           await assertCallbackUrl(submission.callback_url, { allowPrivate: principal.policy.callback_allow_private ?? false });
         }
@@ -37,11 +42,19 @@ export function tasksRoutes(engine: GatewayEngine): RouteTable {
           keyId: principal.keyId,
           keyPolicy: principal.keyPolicy,
           body: event.body,
+          ...(requested ? { route } : {}),
           idempotencyKey,
         });
         // requestContext.path keeps API Gateway's stage (/prod/v1/tasks); event.path does not.
         const location = `${(event.requestContext?.path ?? event.path).replace(/\/+$/, '')}/${id}`;
         return json(202, { id, object: 'breakwater.task', status }, requestId, { location });
+      },
+      /** The caller's tenant's tasks, newest first: `?limit=` (1 to 100, default 20) and `?after=<last_id>`. */
+      GET: async ({ event, requestId }) => {
+        const service = tasks();
+        const principal = await engine.authenticate(event.headers);
+        const query = event.queryStringParameters ?? {};
+        return json(200, await service.list(principal.tenant.name, { limit: query.limit ?? undefined, after: query.after ?? undefined }), requestId);
       },
     },
     /** Scoped to the caller's tenant, so another tenant's id is a 404. */

@@ -14,6 +14,15 @@ export interface TableSpec {
   ttlAttribute?: string;
   /** Spend is money: keep point-in-time recovery on. */
   pointInTimeRecovery?: boolean;
+  /** Global secondary indexes, every attribute projected (a listing reads whole items). */
+  indexes?: readonly IndexSpec[];
+}
+
+/** A global secondary index: a string partition key and a sort key. */
+export interface IndexSpec {
+  name: string;
+  partitionKey: string;
+  sortKey: { name: string; type: 'S' | 'N' };
 }
 
 export const TABLES = {
@@ -45,8 +54,24 @@ export const TABLES = {
   },
   /** Cached responses per tenant and canonical request. */
   cache: { envVar: 'BREAKWATER_TABLE_CACHE', localName: 'breakwater-cache', partitionKey: 'pk', ttlAttribute: 'expires_at' },
-  /** Asynchronous tasks per tenant (`task#<tenant>#<id>`): status, claim lease, result. */
-  tasks: { envVar: 'BREAKWATER_TABLE_TASKS', localName: 'breakwater-tasks', partitionKey: 'pk', ttlAttribute: 'expires_at' },
+  /**
+   * Asynchronous tasks per tenant (`task#<tenant>#<id>`): status, claim lease, result. The
+   * `by-tenant` index lists a tenant's tasks newest first (`GET /v1/tasks`).
+   */
+  tasks: {
+    envVar: 'BREAKWATER_TABLE_TASKS',
+    localName: 'breakwater-tasks',
+    partitionKey: 'pk',
+    ttlAttribute: 'expires_at',
+    indexes: [{ name: 'by-tenant', partitionKey: 'tenant', sortKey: { name: 'created_at', type: 'N' } }],
+  },
+  /** Stored Responses API answers per tenant (`response#<tenant>#<id>`), for `previous_response_id`; 30 days. */
+  responses: {
+    envVar: 'BREAKWATER_TABLE_RESPONSES',
+    localName: 'breakwater-responses',
+    partitionKey: 'pk',
+    ttlAttribute: 'expires_at',
+  },
 } as const satisfies Record<string, TableSpec>;
 
 export type TableId = keyof typeof TABLES;

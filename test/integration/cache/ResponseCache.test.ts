@@ -104,7 +104,7 @@ describe('ResponseCache against DynamoDB Local', () => {
 
   it('store down: get misses and put does nothing, both with a warning, neither throws', async () => {
     const { doc, client } = createDynamoClients({ endpoint: 'http://127.0.0.1:1' });
-    const down = new ResponseCache({ doc, tableName: store.tables.cache, clock, logger });
+    const down = new ResponseCache({ doc, tableName: store.tables.cache, clock, logger, storeRetryIntervalMs: 0 });
     try {
       assert.equal(await down.get(key(), 3600), undefined);
       await down.put(key(), completion, 3600);
@@ -112,6 +112,24 @@ describe('ResponseCache against DynamoDB Local', () => {
         ['warn', 'response cache read failed; treating as a miss'],
         ['warn', 'response cache write failed; response not cached'],
       ]);
+    } finally {
+      client.destroy();
+    }
+  });
+
+  it('store down: for storeRetryIntervalMs after a failure the store is not asked (the write after a failed read is no second wait)', async () => {
+    const { doc, client } = createDynamoClients({ endpoint: 'http://127.0.0.1:1' });
+    let sends = 0;
+    const counting = { send: (...args: Parameters<typeof doc.send>) => (sends++, doc.send(...args)) } as unknown as typeof doc;
+    const down = new ResponseCache({ doc: counting, tableName: store.tables.cache, clock, logger, storeRetryIntervalMs: 5_000 });
+    try {
+      assert.equal(await down.get(key(), 3600), undefined);
+      await down.put(key(), completion, 3600);
+      assert.equal(await down.get(key(), 3600), undefined);
+      assert.equal(sends, 1, 'only the first read went to the store');
+      clock.advance(5_000);
+      assert.equal(await down.get(key(), 3600), undefined);
+      assert.equal(sends, 2, 'asked again once the interval passed');
     } finally {
       client.destroy();
     }

@@ -147,6 +147,8 @@ describe('rotation without downtime: a 401 refreshes the secret and retries once
       status: 401,
       headers: outcome.kind === 'http_error' ? outcome.headers : {},
       message: 'Incorrect API key provided',
+      // Both calls count in x-breakwater-attempts.
+      upstreamCalls: 2,
     });
     assert.deepEqual(upstream.keys, [OLD_KEY, OLD_KEY]);
     assert.deepEqual(events, [{ credential: 'openai', status: 401, recovered: false }]);

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -8,6 +11,17 @@ import { startDynamoLocal, type DynamoLocal } from '../../support/dynamoLocal';
 
 const CLI = fileURLToPath(new URL('../../../bin/breakwater.js', import.meta.url));
 const run = promisify(execFile);
+
+/** The gateway config the CLI checks tenants against: a key for a tenant it lacks would be refused. */
+const CONFIG_PATH = join(mkdtempSync(join(tmpdir(), 'breakwater-cli-')), 'breakwater.config.json');
+writeFileSync(
+  CONFIG_PATH,
+  JSON.stringify({
+    providers: { sim: { type: 'simulated' } },
+    routes: { main: { targets: [{ provider: 'sim' }], strategy: { mode: 'single' } } },
+    tenants: { acme: { route: 'main' }, rotating: { route: 'main' } },
+  }),
+);
 
 interface CliResult {
   code: number;
@@ -26,6 +40,7 @@ describe('npx breakwater keys (against DynamoDB Local)', () => {
       HOME: process.env.HOME,
       AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
       BREAKWATER_TABLE_KEYS: dynamo.tables.keys,
+      BREAKWATER_CONFIG: CONFIG_PATH,
     };
     try {
       const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { env, encoding: 'utf8' });
@@ -98,6 +113,28 @@ describe('npx breakwater keys (against DynamoDB Local)', () => {
     assert.equal((await resolver.resolve(newKey))?.tenant, 'rotating');
     const old = await store.getByHash(hashKey(oldKey));
     assert.ok(old?.expiresAt !== undefined && Math.abs(old.expiresAt - (Date.now() + 3_600_000)) < 60_000);
+  });
+
+  it("refuses to create a key for a tenant the gateway's config lacks (it would be 401 forever), storing nothing", async () => {
+    const before = (await store.list()).length;
+    const refused = await cli('keys', 'create', '--tenant', 'acme-typo');
+    assert.equal(refused.code, 2);
+    assert.equal(refused.stdout, '');
+    assert.match(refused.stderr, new RegExp(`^error: tenant "acme-typo" is not in ${CONFIG_PATH} \\(tenants there: "acme", "rotating"\\)`));
+    assert.equal((await store.list()).length, before);
+
+    const otherConfig = await cli('keys', 'create', '--tenant', 'acme', '--config', 'no/such/config.json');
+    assert.equal(otherConfig.code, 2);
+    assert.match(otherConfig.stderr, /cannot read no\/such\/config\.json/);
+  });
+
+  it("rotate gives the new key the old key's expiry", async () => {
+    const { key: oldKey, record } = await store.create({ tenant: 'rotating', expiresInSeconds: 7 * 86_400 });
+    const rotated = await cli('keys', 'rotate', oldKey, '--grace', '0');
+    assert.equal(rotated.code, 0, rotated.stderr);
+    const newKey = rotated.stdout.trimEnd().split('\n').at(-1)!;
+    assert.equal((await store.getByHash(hashKey(newKey)))?.expiresAt, record.expiresAt);
+    assert.match(rotated.stderr, new RegExp(`expires ${new Date(record.expiresAt!).toISOString().slice(0, 19)}Z`));
   });
 
   it('exits 2 on bad usage and 1 when the key is unknown, without printing any key', async () => {

@@ -108,10 +108,22 @@ describe('virtual keys in DynamoDB', () => {
     assert.equal((await fresh().resolve(rotated.key))?.tenant, 'acme');
   });
 
+  it("gives the new key the old key's expiry (a rotation never makes an expiring key immortal); --expires-in overrides it", async () => {
+    const { record: old, key } = await store.create({ tenant: 'acme', expiresInSeconds: 30 * 86_400 });
+    clock.advance(86_400_000);
+    const rotated = await store.rotate({ hash: hashKey(key) }, 3_600);
+    assert.equal(rotated.record.expiresAt, old.expiresAt, 'the same instant, not 30 days from now');
+    assert.equal(rotated.previous.expiresAt, START + 86_400_000 + 3_600_000);
+
+    const again = await store.rotate({ hash: hashKey(rotated.key) }, 0, { expiresInSeconds: 3_600 });
+    assert.equal(again.record.expiresAt, START + 86_400_000 + 3_600_000);
+  });
+
   it('keeps an earlier expiry when rotating, and refuses to rotate a revoked or expired key', async () => {
     const { key } = await store.create({ tenant: 'acme', expiresInSeconds: 60 });
     const rotated = await store.rotate({ hash: hashKey(key) }, 3_600);
     assert.equal(rotated.previous.expiresAt, START + 60_000);
+    assert.equal(rotated.record.expiresAt, START + 60_000);
     await store.revoke({ hash: hashKey(rotated.key) });
     await assert.rejects(store.rotate({ hash: hashKey(rotated.key) }, 60), storeError(KEY_STORE_ERRORS.NOT_ACTIVE));
     clock.advance(60_000);

@@ -50,6 +50,7 @@ describe('TaskService against DynamoDB Local and fauxqs', () => {
         object: 'breakwater.task',
         status: 'queued',
         priority: 'high',
+        route: null,
         attempts: 0,
         created_at: 0,
         updated_at: 0,
@@ -62,6 +63,52 @@ describe('TaskService against DynamoDB Local and fauxqs', () => {
         callback_url: null,
         metadata: { job: 7 },
       },
+    );
+  });
+
+  it("lists a tenant's tasks newest first, a page at a time (limit, after = the last page's last_id), never another tenant's", async () => {
+    const queues = await freshQueues(emulator.endpoint);
+    let now = 1_800_000_000_000;
+    const store = new DynamoTaskStore(dynamo.doc, dynamo.tables.tasks);
+    const queue = new SqsTaskQueue(queues.sqs, { high: queues.queues.high.url, normal: queues.queues.normal.url });
+    const clock = { now: () => (now += 1_000), sleep: async () => {} };
+    const service = new TaskService({ store, queue, clock, logger: silentLogger });
+    const tenant = `lister-${Date.now()}`;
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push((await service.submit({ tenant, body: { request: chatRequest, metadata: { n: i } } })).id);
+    await service.submit({ tenant: `${tenant}-other`, body: { request: chatRequest } });
+    const newestFirst = [...ids].reverse();
+
+    const first = await service.list(tenant, { limit: '2' });
+    assert.deepEqual(first.data.map((task) => task.id), newestFirst.slice(0, 2));
+    assert.deepEqual({ object: first.object, first_id: first.first_id, last_id: first.last_id, has_more: first.has_more }, {
+      object: 'list',
+      first_id: newestFirst[0],
+      last_id: newestFirst[1],
+      has_more: true,
+    });
+    const second = await service.list(tenant, { limit: '2', after: first.last_id! });
+    assert.deepEqual(second.data.map((task) => task.id), newestFirst.slice(2, 4));
+    const last = await service.list(tenant, { limit: '2', after: second.last_id! });
+    assert.deepEqual(last.data.map((task) => task.id), newestFirst.slice(4));
+    assert.equal(last.has_more, false);
+    assert.deepEqual((await service.list(tenant, {})).data.map((task) => task.id), newestFirst, 'default limit 20');
+
+    await assert.rejects(service.list(tenant, { limit: '0' }), isCode('invalid_request', 400));
+    await assert.rejects(service.list(tenant, { limit: '101' }), isCode('invalid_request', 400));
+    const otherId = (await service.list(`${tenant}-other`, {})).data[0]!.id;
+    await assert.rejects(service.list(tenant, { after: otherId }), isCode('invalid_request', 400), "another tenant's id is no cursor");
+  });
+
+  it('keeps the route named at submit, and counts it in the Idempotency-Key check', async () => {
+    const queues = await freshQueues(emulator.endpoint);
+    const { service, store } = taskService(dynamo, queues);
+    const { id } = await service.submit({ tenant: 'acme', body: { request: chatRequest }, route: 'cheap', idempotencyKey: 'routed' });
+    assert.equal((await store.get({ tenant: 'acme', id }))?.route, 'cheap');
+    assert.equal((await service.get('acme', id)).route, 'cheap');
+    await assert.rejects(
+      service.submit({ tenant: 'acme', body: { request: chatRequest }, route: 'dear', idempotencyKey: 'routed' }),
+      isCode('idempotency_key_reused', 422),
     );
   });
 

@@ -25,9 +25,12 @@ const KEYS = {
   stingy: 'bw_test_tasks_stingy_0001',
   hooks: 'bw_test_tasks_hooks_0001',
   flaky: 'bw_test_tasks_flaky_0001',
+  lister: 'bw_test_tasks_lister_0001',
 } as const;
 const CALLBACK_SECRET = 'whsec_test_hooks_0001';
 const MODEL = 'gpt-4o-mini';
+/** The model of the `alt` route, which acme may name with x-breakwater-route. */
+const ALT_MODEL = 'gpt-4o';
 /** Long enough for a busy machine running DynamoDB Local; a task here normally ends in well under a second. */
 const TASK_WAIT_MS = 10_000;
 /**
@@ -54,9 +57,14 @@ function taskConfig(mock: MockUpstream): BreakwaterConfigInput {
   return {
     // Two providers on one mock, so the flaky tenant's failures never touch the others' breaker.
     providers: { mock: openaiProvider(mock), 'mock-flaky': openaiProvider(mock) },
-    routes: { main: route('mock'), flaky: route('mock-flaky') },
+    routes: {
+      main: route('mock'),
+      flaky: route('mock-flaky'),
+      alt: { strategy: { mode: 'single' as const }, retry: { attempts: 0 }, targets: [{ provider: 'mock', override_params: { model: ALT_MODEL } }] },
+    },
     tenants: {
-      acme: { route: 'main', keys: [KEYS.acme] },
+      acme: { route: 'main', allowed_routes: ['alt'], keys: [KEYS.acme] },
+      lister: { route: 'main', keys: [KEYS.lister] },
       other: { route: 'main', keys: [KEYS.other] },
       stingy: { route: 'main', keys: [KEYS.stingy], max_request_cost_usd: 0.000001 },
       hooks: { route: 'main', keys: [KEYS.hooks], callback_allow_private: true },
@@ -164,6 +172,42 @@ describe('POST/GET/DELETE /v1/tasks through the gateway, fauxqs and the worker',
     assert.deepEqual(response.json, { id: body.id, object: 'breakwater.task', status: 'queued' });
     return body.id;
   }
+
+  it('honours x-breakwater-route under the same allow-list as a synchronous request', async () => {
+    mock.script({ body: chatCompletion('on the alt route', ALT_MODEL) });
+    const id = accepted(await submit(KEYS.acme, { request: request('routed-1') }, { 'x-breakwater-route': 'alt' }));
+    const view = await finished(KEYS.acme, id);
+    assert.equal(view.status, 'succeeded', JSON.stringify(view.error));
+    assert.equal(view.route, 'alt');
+    assert.equal((upstreamCalls('routed-1')[0]!.body as { model: string }).model, ALT_MODEL);
+
+    // A route the key may not use, or none such: refused at submit, nothing queued or called.
+    assertClientError(await submit(KEYS.other, { request: request('routed-2') }, { 'x-breakwater-route': 'alt' }), 403, 'model_not_allowed', 'permission_error');
+    assertClientError(await submit(KEYS.acme, { request: request('routed-3') }, { 'x-breakwater-route': 'nope' }), 404, 'unknown_route', 'not_found_error');
+    assert.equal(upstreamCalls('routed-2').length + upstreamCalls('routed-3').length, 0);
+  });
+
+  it('GET /v1/tasks lists the caller’s tasks newest first, paginated with limit and after; another tenant sees none of them', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      ids.push(accepted(await submit(KEYS.lister, { request: request(`listed-${i}`) })));
+      // Apart in time, so newest-first is unambiguous.
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    const first = await raw(`${gateway.url}/v1/tasks?limit=2`, { auth: KEYS.lister });
+    assert.equal(first.status, 200, first.text);
+    const page = first.json as { object: string; data: TaskView[]; first_id: string; last_id: string; has_more: boolean };
+    assert.equal(page.object, 'list');
+    assert.deepEqual(page.data.map((task) => task.id), [ids[2], ids[1]]);
+    assert.equal(page.has_more, true);
+    const second = (await raw(`${gateway.url}/v1/tasks?limit=2&after=${page.last_id}`, { auth: KEYS.lister })).json as typeof page;
+    assert.deepEqual(second.data.map((task) => task.id), [ids[0]]);
+    assert.equal(second.has_more, false);
+
+    const theirs = (await raw(`${gateway.url}/v1/tasks?limit=100`, { auth: KEYS.other })).json as typeof page;
+    assert.equal(theirs.data.some((task) => ids.includes(task.id)), false);
+    assertClientError(await raw(`${gateway.url}/v1/tasks?limit=0`, { auth: KEYS.lister }), 400, 'invalid_request');
+  });
 
   it('runs a submitted task to succeeded: 202 with a location, then the upstream completion, one attempt, its cost', async () => {
     const completion = chatCompletion('the task answer', MODEL);

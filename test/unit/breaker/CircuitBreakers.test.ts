@@ -8,6 +8,8 @@ import {
   type BreakerPermit,
   type ResolvedBreakerConfig,
 } from '../../../shared/breaker';
+import { MAX_TRACKED_TARGETS } from '../../../shared/breaker';
+import { StoreTimeoutError } from '../../../shared/stores/boundedCalls';
 import { fakeClock } from '../../support/fakeClock';
 import { countingStore, recordingLogger, recordingMetrics } from './recorders';
 
@@ -22,7 +24,7 @@ const config: ResolvedBreakerConfig = {
 const KEY = 'openai|gpt-4o|https://api.openai.com/v1';
 const FAILURE: BreakerOutcome = { kind: 'failure' };
 
-function setup(options: { cacheTtlMs?: number } = {}) {
+function setup(options: { cacheTtlMs?: number; maxTargets?: number } = {}) {
   const clock = fakeClock();
   const store = countingStore(new MemoryBreakerStore());
   const logger = recordingLogger();
@@ -213,5 +215,31 @@ describe('CircuitBreakers (in-memory store, fake clock)', () => {
     await trip(breakers);
     assert.equal((await breakers.acquire(KEY, config)).allowed, false);
     assert.equal((await breakers.acquire('anthropic|claude|https://api.anthropic.com', config)).allowed, true);
+  });
+
+  it("a read cut by its request's deadline decides in-container once, without taking the store for down", async () => {
+    const { clock, store, metrics, breakers } = setup({ cacheTtlMs: 0 });
+    const inner = store.get.bind(store);
+    let cut = true;
+    store.get = async (key) => {
+      if (cut) {
+        store.gets += 1;
+        throw new StoreTimeoutError('DynamoDB', 250, 'deadline');
+      }
+      return inner(key);
+    };
+    await allowed(breakers.acquire(KEY, config));
+    assert.equal(metrics.count(BreakerMetric.STORE_UNAVAILABLE), 0);
+    cut = false;
+    clock.advance(1);
+    await allowed(breakers.acquire(KEY, config));
+    assert.equal(store.gets, 2, 'the next acquire asked the store again, not the in-container breaker');
+  });
+
+  it(`tracks at most maxTargets targets, least recently used dropped first`, async () => {
+    const { breakers } = setup({ maxTargets: 50 });
+    for (let i = 0; i < 500; i++) await (await allowed(breakers.acquire(`target-${i}`, config))).report({ kind: 'success' });
+    assert.equal(breakers.trackedTargets, 50);
+    assert.ok(MAX_TRACKED_TARGETS >= 100, 'the default leaves room for every target a real config names');
   });
 });

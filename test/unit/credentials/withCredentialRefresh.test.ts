@@ -57,7 +57,7 @@ describe('withCredentialRefresh', () => {
         send,
       );
 
-      assert.equal(outcome, ok);
+      assert.deepEqual(outcome, { ...ok, upstreamCalls: 2 }, 'the retry is counted as a second upstream call');
       assert.deepEqual(attempts, [
         { apiKey: 'sk-test-old-0001', timeoutMs: 5_000 },
         { apiKey: 'sk-test-rotated-0002', timeoutMs: 5_000 },
@@ -81,7 +81,7 @@ describe('withCredentialRefresh', () => {
       send,
     );
 
-    assert.equal(outcome, second);
+    assert.deepEqual(outcome, { ...second, upstreamCalls: 2 }, 'the retry is counted as a second upstream call');
     assert.equal(attempts.length, 2);
     assert.equal(reads.length, 2);
     assert.deepEqual(events, [{ credential: 'openai', status: 401, recovered: false }]);
@@ -185,6 +185,6 @@ describe('withCredentialRefresh', () => {
       send,
     );
 
-    assert.equal(outcome, ok);
+    assert.deepEqual(outcome, { ...ok, upstreamCalls: 2 }, 'the retry is counted as a second upstream call');
   });
 });

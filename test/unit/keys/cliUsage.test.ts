@@ -33,6 +33,8 @@ describe('breakwater CLI usage', () => {
     [['keys', 'create', '--tenant', 'acme', '--policy', '{'], 'error: --policy is not valid JSON'],
     [['keys', 'create', '--tenant', 'acme', '--policy', '{"rpm_limit":-1}'], 'error: --policy is not a valid key policy'],
     [['keys', 'create', '--tenant', 'acme', 'bw_live_pasted'], 'error: keys create takes no positional arguments'],
+    [['keys', 'create', '--tenant', 'nobody'], 'error: tenant "nobody" is not in breakwater.config.json (tenants there: "demo")'],
+    [['keys', 'create', '--tenant', 'demo', '--config', 'missing.json'], "error: the tenant cannot be checked against the gateway's config"],
     [['keys', 'revoke'], 'error: keys revoke needs exactly one key or display prefix'],
     [['keys', 'rotate', 'bw_live_AbCd'], 'error: keys rotate needs --grace'],
     [['keys', 'rotate', 'bw_live_AbCd', '--grace', 'soon'], 'error: --grace "soon" is not a duration'],

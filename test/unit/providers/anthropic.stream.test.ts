@@ -58,6 +58,9 @@ describe('AnthropicProvider.stream', () => {
     // Assess
     assert.equal(drained.error, undefined);
     assert.deepEqual(drained.events, [
+      // Thinking is carried for the Messages door; the chat door leaves it out.
+      { type: 'thinking', index: 0, thinking: 'Let me think.' },
+      { type: 'thinking', index: 0, thinking: '', signature: 'c2lnbmF0dXJl' },
       { type: 'text', text: 'Hello' },
       { type: 'text', text: ' there' },
       { type: 'finish', reason: 'stop' },

@@ -92,7 +92,7 @@ describe('toAnthropicRequest', () => {
     ]);
   });
 
-  it('maps sampling fields, drops OpenAI-only ones and prefers max_completion_tokens', () => {
+  it('maps sampling fields, drops OpenAI-only ones (and defaults such as n: 1, zero penalties) and prefers max_completion_tokens', () => {
     const out = toAnthropicRequest(
       {
         model: 'm',
@@ -104,9 +104,10 @@ describe('toAnthropicRequest', () => {
         stop: 'END',
         user: 'user-42',
         n: 1,
-        presence_penalty: 0.5,
-        frequency_penalty: 0.1,
+        presence_penalty: 0,
+        frequency_penalty: 0,
         logprobs: false,
+        seed: 7,
         stream: false,
       },
       translationConfig,

@@ -4,6 +4,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { isGatewayError } from '../../../shared/errors';
 import { FleetRateLimiter, type RateLimitLogger } from '../../../shared/ratelimit';
+import { StoreTimeoutError } from '../../../shared/stores/boundedCalls';
 import { fakeClock } from '../../support/fakeClock';
 
 const MINUTE_START = 28_333_333 * 60_000;
@@ -115,5 +116,33 @@ describe('FleetRateLimiter', () => {
       'x-ratelimit-remaining-tokens': '600',
       'x-ratelimit-reset-tokens': '45s',
     });
+  });
+
+  it('guarantee: after the store fails, it is not asked for storeRetryIntervalMs (a hung store costs one request its timeout, not every one)', async () => {
+    let failing = true;
+    const { doc, sent } = fakeDoc(() => (failing ? Object.assign(new Error('no answer'), { name: 'TimeoutError' }) : { Attributes: { requests: 1 } }));
+    const clock = fakeClock(MINUTE_START);
+    const limiter = new FleetRateLimiter({ doc, tableName: 'rl', logger: recordingLogger().logger, clock, storeRetryIntervalMs: 5_000 });
+    const check = () => limiter.check({ keyId: 'k', rpmLimit: 10, tpmLimit: 1_000, estimatedTokens: 10 });
+
+    const first = await check();
+    await first.settleTokens(5);
+    const second = await check();
+    assert.equal(sent.length, 1, 'one failed check; the settle and the next check were not sent');
+    assert.deepEqual(second.headers, {}, 'let through unchecked');
+
+    failing = false;
+    clock.advance(5_000);
+    const third = await check();
+    assert.equal(sent.length, 2, 'asked again once the interval passed');
+    assert.equal(third.headers['x-ratelimit-limit-requests'], '10');
+  });
+
+  it("a call cut by its request's deadline does not mark the store down", async () => {
+    const { doc, sent } = fakeDoc(() => new StoreTimeoutError('DynamoDB', 250, 'deadline'));
+    const limiter = new FleetRateLimiter({ doc, tableName: 'rl', logger: recordingLogger().logger, clock: fakeClock(MINUTE_START) });
+    await limiter.check({ keyId: 'k', rpmLimit: 10, estimatedTokens: 10 });
+    await limiter.check({ keyId: 'k', rpmLimit: 10, estimatedTokens: 10 });
+    assert.equal(sent.length, 2);
   });
 });

@@ -140,6 +140,29 @@ describe('executeRoute', () => {
     assert.equal(calls.length, 1);
   });
 
+  it('counts upstream calls: retries, and a call re-sent with a re-read credential after a 401, counted twice', async () => {
+    const reread: UpstreamOutcome = { ...ok, upstreamCalls: 2 };
+    const { run } = setup(fallback(), { a: [status(503), reread] });
+    const result = await run();
+    assert.equal(result.attempts.length, 2);
+    assert.deepEqual(result.attempts.map((a) => a.calls), [1, 2]);
+    assert.equal(result.upstreamCalls, 3);
+  });
+
+  it('a target that cannot honour a parameter ends the walk with 400 unsupported_parameter, not a 503 after the primary failed', async () => {
+    const unsupported: UpstreamOutcome = { kind: 'unsupported', param: 'logprobs', message: 'logprobs is not supported by anthropic/model-b' };
+    const { run, calls } = setup(
+      { ...fallback({ attempts: 0, base_delay_ms: 100, max_delay_ms: 1_000 }), targets: [...fallback().targets, { provider: 'c' }] },
+      { a: [status(503)], b: [unsupported] },
+    );
+    const error = await failure(run());
+    assert.equal(error.code, 'unsupported_parameter');
+    assert.equal(error.status, 400);
+    assert.equal(error.message, 'logprobs is not supported by anthropic/model-b');
+    assert.equal(error.details?.param, 'logprobs');
+    assert.deepEqual(calls.map((c) => c.provider), ['a', 'b'], 'never retried, and no fallback to a third shape');
+  });
+
   it('all targets down: 503 listing every attempt', async () => {
     const { run } = setup(fallback({ attempts: 1, base_delay_ms: 10, max_delay_ms: 10 }), {
       a: [status(503), status(503)],
@@ -230,6 +253,7 @@ describe('executeRoute', () => {
       assert.deepEqual(calls.map((c) => c.provider), ['b'], 'the open target was not called');
       assert.deepEqual(result.attempts.map((a) => a.outcome), ['circuit_open', 'success']);
       assert.equal(result.fallbackIndex, 1);
+      assert.equal(result.upstreamCalls, 1, 'x-breakwater-attempts counts upstream calls: the skipped target is not one');
     });
 
     it('every target open: 503 all_targets_unavailable with Retry-After at the earliest half-open time', async () => {

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { DynamoTaskStore, taskFromItem, taskKey, taskToItem, type Task } from '../../../shared/tasks';
+import { DynamoTaskStore, MemoryTaskStore, taskFromItem, taskKey, taskToItem, type Task } from '../../../shared/tasks';
 
 const TABLE = 'breakwater-tasks';
 const ref = { tenant: 'acme', id: 'task_0123456789abcdef0123456789abcdef' };
@@ -124,5 +124,54 @@ describe('DynamoTaskStore commands', () => {
     const item = taskToItem(task);
     assert.equal(item.request, '{"model":"m","messages":[{"role":"user","content":""}],"temperature":0.7}');
     assert.deepEqual(taskFromItem(JSON.parse(JSON.stringify(item)) as Record<string, unknown>), task);
+  });
+});
+
+const listed = (tenant: string, id: string, createdAt: number): Task => ({
+  id,
+  tenant,
+  status: 'queued',
+  priority: 'normal',
+  request: { model: 'm', messages: [{ role: 'user', content: 'hi' }] },
+  submissionHash: 'h',
+  attempts: 0,
+  createdAt,
+  updatedAt: createdAt,
+  expiresAt: 9_999,
+});
+
+describe('listing a tenant’s tasks', () => {
+  const ddb = mockClient(DynamoDBDocumentClient);
+  const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'local' }));
+  beforeEach(() => ddb.reset());
+
+  it('queries the by-tenant index newest first, one more than the page, from after the previous page’s last task', async () => {
+    const after = listed('acme', 'task_11111111111111111111111111111111', 2_000);
+    ddb.on(QueryCommand).resolves({ Items: [taskToItem(listed('acme', 'task_00000000000000000000000000000000', 1_000))] });
+    const page = await new DynamoTaskStore(doc, TABLE).list('acme', { limit: 2, after });
+    assert.deepEqual(page.tasks.map((task) => task.id), ['task_00000000000000000000000000000000']);
+    assert.equal(page.hasMore, false);
+    assert.deepEqual(ddb.commandCalls(QueryCommand)[0]?.args[0].input, {
+      TableName: TABLE,
+      IndexName: 'by-tenant',
+      KeyConditionExpression: '#tenant = :tenant',
+      ExpressionAttributeNames: { '#tenant': 'tenant' },
+      ExpressionAttributeValues: { ':tenant': 'acme' },
+      ScanIndexForward: false,
+      Limit: 3,
+      ExclusiveStartKey: { pk: taskKey(after), tenant: 'acme', created_at: 2_000 },
+    });
+  });
+
+  it('MemoryTaskStore lists the same way: newest first, paged, one tenant only', async () => {
+    const store = new MemoryTaskStore();
+    for (let i = 0; i < 3; i++) await store.create(listed('acme', `task_${String(i).repeat(32)}`, 1_000 * (i + 1)));
+    await store.create(listed('globex', `task_${'9'.repeat(32)}`, 9_000));
+    const first = await store.list('acme', { limit: 2 });
+    assert.deepEqual(first.tasks.map((task) => task.createdAt), [3_000, 2_000]);
+    assert.equal(first.hasMore, true);
+    const rest = await store.list('acme', { limit: 2, after: first.tasks[1] });
+    assert.deepEqual(rest.tasks.map((task) => task.createdAt), [1_000]);
+    assert.equal(rest.hasMore, false);
   });
 });

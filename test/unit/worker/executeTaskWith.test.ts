@@ -9,7 +9,7 @@ import { fakeClock } from '../../support/fakeClock';
 
 const config = compileConfig({
   providers: { sim: { type: 'simulated' } },
-  routes: { main: { provider: 'sim' } },
+  routes: { main: { provider: 'sim' }, cheap: { provider: 'sim' } },
   tenants: { acme: { route: 'main', rpm_limit: 100, daily_budget_usd: 50 } },
 });
 
@@ -71,5 +71,14 @@ describe('executeTaskWith', () => {
       code: 'invalid_api_key',
       status: 401,
     });
+  });
+
+  it('runs on the route named at submit; a route since removed from the config fails the task permanently', async () => {
+    const { requests, completions } = recordingCompletions();
+    const run = executeTaskWith(completions, config, fakeClock());
+    await run(task({ route: 'cheap' }), { lambdaContext, receiveCount: 1 });
+    assert.equal(requests[0]!.routeName, 'cheap');
+    await assert.rejects(run(task({ route: 'removed' }), { lambdaContext, receiveCount: 1 }), { code: 'unknown_route', status: 404 });
+    assert.equal(requests.length, 1);
   });
 });
