@@ -17,14 +17,17 @@ export const SSE_HEADERS = {
 } as const;
 
 /**
- * A streamed completion as an HTTP response: the head now, the chunks as they come. A client
- * that goes away destroys the body, which aborts the upstream at once.
+ * A streamed completion as an HTTP response: the head now, the frames as they come. A client
+ * that goes away destroys the body, which aborts the upstream at once. Every door's SSE goes
+ * out through this; the door brings its rendering of the events.
  */
-export function chatSseResponse(
+export function sseResponse(
   streamed: StreamedCompletion,
-  options: { includeUsage: boolean; requestId: string; headers?: Record<string, string> },
+  frames: AsyncIterable<string>,
+  requestId: string,
+  headers?: Record<string, string>,
 ): GatewayResponse {
-  const body = Readable.from(yieldingToIo(renderChatStream(streamed.meta, streamed.events, options)), { objectMode: false });
+  const body = Readable.from(yieldingToIo(frames), { objectMode: false });
   let ended = false;
   body.once('end', () => {
     ended = true;
@@ -34,10 +37,16 @@ export function chatSseResponse(
   });
   return {
     statusCode: 200,
-    headers: { ...SSE_HEADERS, 'x-request-id': options.requestId, ...streamed.headers, ...options.headers },
+    headers: { ...SSE_HEADERS, 'x-request-id': requestId, ...streamed.headers, ...headers },
     body,
   };
 }
+
+/** Chat Completions chunks (OpenAI's dialect). */
+export const chatSseResponse = (
+  streamed: StreamedCompletion,
+  options: { includeUsage: boolean; requestId: string; headers?: Record<string, string> },
+): GatewayResponse => sseResponse(streamed, renderChatStream(streamed.meta, streamed.events, options), options.requestId, options.headers);
 
 /** How many chunks may go out back to back before the socket gets its turn. */
 const CHUNKS_PER_TURN = 16;

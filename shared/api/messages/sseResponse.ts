@@ -1,6 +1,5 @@
-import { Readable } from 'node:stream';
 import type { StreamedCompletion } from '../../gateway/CompletionService';
-import { SSE_HEADERS, yieldingToIo, type GatewayResponse } from '../chat/sseResponse';
+import { sseResponse, type GatewayResponse } from '../chat/sseResponse';
 import { renderMessageStream, type MessageStreamOptions } from './renderMessageStream';
 
 /**
@@ -12,19 +11,5 @@ export function messagesSseResponse(
   options: MessageStreamOptions & { headers?: Record<string, string> },
 ): GatewayResponse {
   const { requestId, headers, ...renderOptions } = options;
-  const body = Readable.from(yieldingToIo(renderMessageStream(streamed.meta, streamed.events, { requestId, ...renderOptions })), {
-    objectMode: false,
-  });
-  let ended = false;
-  body.once('end', () => {
-    ended = true;
-  });
-  body.once('close', () => {
-    if (!ended) streamed.abort();
-  });
-  return {
-    statusCode: 200,
-    headers: { ...SSE_HEADERS, 'x-request-id': requestId, ...streamed.headers, ...headers },
-    body,
-  };
+  return sseResponse(streamed, renderMessageStream(streamed.meta, streamed.events, { requestId, ...renderOptions }), requestId, headers);
 }

@@ -1,6 +1,5 @@
-import { Readable } from 'node:stream';
 import type { StreamedCompletion } from '../../gateway/CompletionService';
-import { SSE_HEADERS, yieldingToIo, type GatewayResponse } from '../chat/sseResponse';
+import { sseResponse, type GatewayResponse } from '../chat/sseResponse';
 import { renderResponseStream, type ResponseStreamOptions } from './renderResponseStream';
 
 /**
@@ -13,19 +12,5 @@ export function responsesSseResponse(
   options: Omit<ResponseStreamOptions, 'meta'> & { headers?: Record<string, string> },
 ): GatewayResponse {
   const { headers, ...renderOptions } = options;
-  const body = Readable.from(yieldingToIo(renderResponseStream(streamed.events, { ...renderOptions, meta: streamed.meta })), {
-    objectMode: false,
-  });
-  let ended = false;
-  body.once('end', () => {
-    ended = true;
-  });
-  body.once('close', () => {
-    if (!ended) streamed.abort();
-  });
-  return {
-    statusCode: 200,
-    headers: { ...SSE_HEADERS, 'x-request-id': options.requestId, ...streamed.headers, ...headers },
-    body,
-  };
+  return sseResponse(streamed, renderResponseStream(streamed.events, { ...renderOptions, meta: streamed.meta }), options.requestId, headers);
 }
