@@ -1,6 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { z } from 'zod';
 import {
+  keyChangeHonouredBy,
   keyPolicySchema,
   keyRefFromInput,
   keyState,
@@ -141,13 +142,29 @@ export async function keysCommand(args: readonly string[], deps: KeysCommandDeps
       const graceSeconds = durationOption(values.grace, 'grace', { allowZero: true })!;
       const expiresInSeconds = durationOption(values['expires-in'], 'expires-in', { allowZero: false });
       const { key, record, previous } = await deps.openStore({ table }).rotate(ref, graceSeconds, { expiresInSeconds });
-      deps.io.err(`Rotated ${previous.prefix}: it keeps working until ${isoSeconds(previous.expiresAt!)}.`);
+      deps.io.err(rotationMessage(previous, deps.now()));
       deps.io.err(`New key ${record.prefix} for tenant "${record.tenant}"${describe(record)}.`);
       deps.io.err('This is the only time the key is shown: store it now (it is the last line below).');
       deps.io.out(key);
       return 0;
     }
   }
+}
+
+/**
+ * When the old key stops working, truthfully: its grace ends at its new expiry for every
+ * gateway that reads it after the rotation, but one that cached it just before may accept it
+ * for up to the key cache's bound (30 s) after the rotation. `rotatedAt` is read after the
+ * store's write returned, so it is never earlier than the write.
+ */
+function rotationMessage(previous: KeyRecord, rotatedAt: number): string {
+  const graceEnd = previous.expiresAt!;
+  const everywhereBy = keyChangeHonouredBy(rotatedAt, graceEnd);
+  if (everywhereBy <= graceEnd) return `Rotated ${previous.prefix}: it keeps working until ${isoSeconds(graceEnd)}.`;
+  return (
+    `Rotated ${previous.prefix}: its grace ends ${isoSeconds(graceEnd)}, but gateways cache a key look-up for up to ` +
+    `${MAX_KEY_CACHE_TTL_MS / 1000} s, so it stops working everywhere by ${isoSeconds(everywhereBy)}.`
+  );
 }
 
 function describe(record: KeyRecord): string {

@@ -1,5 +1,6 @@
+import type { AddressInfo } from 'node:net';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { startFauxqs } from 'fauxqs';
+import { buildApp } from 'fauxqs';
 import { createSqsClient } from '../../shared/queue/createSqsClient';
 import { DEFAULT_MAX_RECEIVE_COUNT, QUEUE_ENV } from '../../shared/queue/queueEnv';
 
@@ -26,14 +27,18 @@ export interface LocalSqs {
   endpoint: string;
   /** True when fauxqs runs in this process; false when `AWS_ENDPOINT_URL_SQS` named another. */
   embedded: boolean;
+  /** Where the embedded fauxqs listens (always 127.0.0.1); undefined when not embedded. */
+  listening?: AddressInfo;
   sqs: SQSClient;
   queues: { high: LocalSqsQueue; normal: LocalSqsQueue; dlq: LocalSqsQueue };
   maxReceiveCount: number;
   close(): Promise<void>;
 }
 
+const LOOPBACK = '127.0.0.1';
+
 /**
- * The queues behind `npm start`: fauxqs in this process on a free port (unless
+ * The queues behind `npm start`: fauxqs in this process on a free loopback port (unless
  * `AWS_ENDPOINT_URL_SQS` names another emulator), with the high and normal task queues both
  * redriving to one DLQ after `maxReceiveCount` receives, as the stack sets them up. The endpoint
  * and queue URLs are exported to `env` so the handlers' SQS clients find them.
@@ -45,10 +50,16 @@ export async function startLocalSqs(options: LocalSqsOptions = {}): Promise<Loca
   let endpoint = env.AWS_ENDPOINT_URL_SQS;
   let stop = async () => {};
   const embedded = endpoint === undefined;
+  let listening: AddressInfo | undefined;
   if (embedded) {
-    const server = await startFauxqs({ port: 0, host: 'localhost', logger: false });
-    endpoint = `http://127.0.0.1:${server.port}`;
-    stop = () => server.stop();
+    // Not startFauxqs: it always listens on 0.0.0.0, which would put an unauthenticated queue
+    // (task payloads, a purge action) on every network this machine is on. The same app, on
+    // loopback only, like every other local service. `host` only shapes the queue URLs.
+    const app = buildApp({ logger: false, host: 'localhost' });
+    await app.listen({ port: 0, host: LOOPBACK });
+    listening = app.server.address() as AddressInfo;
+    endpoint = `http://${LOOPBACK}:${listening.port}`;
+    stop = () => app.close();
   }
 
   const sqs = createSqsClient({ endpoint, region: env.AWS_REGION ?? 'us-east-1', requestTimeoutMs: 25_000 });
@@ -77,6 +88,7 @@ export async function startLocalSqs(options: LocalSqsOptions = {}): Promise<Loca
   return {
     endpoint: endpoint!,
     embedded,
+    ...(listening === undefined ? {} : { listening }),
     sqs,
     queues: { high, normal, dlq },
     maxReceiveCount,

@@ -4,6 +4,7 @@ export {
   classifyAddress,
   isAddressAllowed,
   parseIpAddress,
+  METADATA_ADDRESSES,
   type AddressClass,
 } from './addressPolicy';
 export {

@@ -34,6 +34,17 @@ export interface KeyResolverOptions {
 /** The longest a revoked key may keep working anywhere: the bound the docs promise. */
 export const MAX_KEY_CACHE_TTL_MS = 30_000;
 
+/**
+ * When a change to a key written at `changedAt` (a rotation's shortened expiry, a revocation)
+ * that takes effect at `effectiveAt` is honoured by every gateway: from `effectiveAt` by every
+ * container that reads the key after the write, but a container that cached the key just before
+ * the write keeps that entry up to {@link MAX_KEY_CACHE_TTL_MS} longer. Rounded up to a whole
+ * second, so an instant printed in seconds is never early.
+ */
+export function keyChangeHonouredBy(changedAt: number, effectiveAt: number): number {
+  return Math.ceil(Math.max(effectiveAt, changedAt + MAX_KEY_CACHE_TTL_MS) / 1000) * 1000;
+}
+
 interface CacheEntry {
   /** The stored record's hash, compared in constant time before the entry is trusted. */
   hash: string;

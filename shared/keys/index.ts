@@ -5,7 +5,7 @@ export {
   type KeyStore,
   type RotatedKey,
 } from './DynamoKeyStore';
-export { KeyResolver, MAX_KEY_CACHE_TTL_MS, type KeyResolverOptions, type ResolvedKey } from './KeyResolver';
+export { KeyResolver, keyChangeHonouredBy, MAX_KEY_CACHE_TTL_MS, type KeyResolverOptions, type ResolvedKey } from './KeyResolver';
 export { KEY_STATES, keyState, type CreatedKey, type KeyRecord, type KeyState } from './KeyRecord';
 export { INPUT_SCREENING_MODES, keyPolicySchema, type KeyPolicy } from './keyPolicy';
 export { isKeyStoreError, KEY_STORE_ERRORS, KeyStoreError, type KeyStoreErrorCode } from './KeyStoreError';

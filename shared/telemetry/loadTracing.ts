@@ -1,9 +1,10 @@
 import type { MiddlewareObj } from '@middy/core';
 import type { AttemptObserver } from '../routing';
+import { captureByStatus } from './captureByStatus';
 import { tracingAttemptObserver } from './tracing';
 
 export interface Tracing {
-  /** Powertools' captureLambdaHandler: the invocation's segment. */
+  /** Powertools' captureLambdaHandler, client errors kept apart from faults: the invocation's segment. */
   middleware: MiddlewareObj;
   /** A subsegment per upstream attempt. */
   observer: AttemptObserver;
@@ -22,5 +23,8 @@ export async function loadTracing(serviceName: string, env: NodeJS.ProcessEnv = 
     import('@aws-lambda-powertools/tracer/middleware'),
   ]);
   const tracer = new Tracer({ serviceName });
-  return { middleware: captureLambdaHandler(tracer, { captureResponse: false }), observer: tracingAttemptObserver(tracer) };
+  return {
+    middleware: captureByStatus(captureLambdaHandler(tracer, { captureResponse: false }), tracer),
+    observer: tracingAttemptObserver(tracer),
+  };
 }
