@@ -57,6 +57,21 @@ try {
     functionTimeoutMs: 120_000,
     visibilityTimeoutSeconds: 720,
   });
+  // A task whose message was lost (the send failed after the task was stored) is re-sent by a
+  // sweep; on AWS this is for a scheduled function, which the stack does not wire yet.
+  const { DynamoTaskStore, sweepStaleTasks, STALE_QUEUED_AFTER_MS } = await import('../shared/tasks');
+  const { SqsTaskQueue } = await import('../shared/queue');
+  const { systemClock } = await import('../shared/resilience');
+  const sweepOptions = {
+    store: new DynamoTaskStore(createDynamoClients().doc, tableNamesFromEnv().tasks),
+    queue: new SqsTaskQueue(queues.sqs, { high: queues.queues.high.url, normal: queues.queues.normal.url }),
+    clock: systemClock,
+    logger: { info: () => {}, warn: (...args: unknown[]) => console.error(...args) },
+  };
+  const sweeper = setInterval(() => {
+    sweepStaleTasks(sweepOptions).catch((error: unknown) => console.error('task sweep failed', (error as Error).name));
+  }, STALE_QUEUED_AFTER_MS / 2);
+  sweeper.unref();
   const demoKey = [...config.tenants.values()].find((tenant) => tenant.keys.length > 0)?.keys[0] ?? '<a key from your config>';
 
   console.error(
@@ -78,6 +93,7 @@ try {
 
   const stop = async (signal: string) => {
     console.error(`\n${signal}: stopping`);
+    clearInterval(sweeper);
     await server.close();
     await poller.stop();
     await queues.close();

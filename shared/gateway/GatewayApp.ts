@@ -22,6 +22,7 @@ import { leaves, type AttemptObserver, type RouteNode, type TargetNode } from '.
 import { screenInput } from '../security';
 import type { StreamEvent } from '../stream';
 import { Authenticator } from './authenticate';
+import { checkEmbeddingsInputBounds } from './embeddingsInput';
 import { CompletionService, replayStream, type StreamedCompletion } from './CompletionService';
 import type { GatewayServices } from './GatewayServices';
 import { BREAKWATER_HEADERS } from './headers';
@@ -105,7 +106,9 @@ export class GatewayApp implements GatewayEngine {
     const { operation, renderer } = call;
     const principal = await this.auth.authenticate(event.headers);
     const body =
-      operation === 'chat' ? validateBody(chatCompletionRequestSchema, call.body) : validateBody(embeddingsRequestSchema, call.body);
+      operation === 'chat'
+        ? validateBody(chatCompletionRequestSchema, call.body)
+        : validateBody(embeddingsRequestSchema, call.body, checkEmbeddingsInputBounds);
     if (body.stream === true && typeof body.n === 'number' && body.n > 1) {
       throw new GatewayError('invalid_request', 'a streamed request takes one choice: leave `n` out or set it to 1', {
         details: { param: 'n' },

@@ -4,4 +4,10 @@ export { BREAKWATER_HEADERS, GatewayApp, type GatewayAppDeps } from './GatewayAp
 export type { GatewayServices } from './GatewayServices';
 export { mergePolicies, type Principal } from './Principal';
 export { chatCompletionRequestSchema, embeddingsRequestSchema } from './requestSchemas';
+export {
+  checkEmbeddingsInputBounds,
+  MAX_EMBEDDING_INPUTS,
+  MAX_EMBEDDING_TOKENS_PER_REQUEST,
+  MAX_TOKENS_PER_EMBEDDING_INPUT,
+} from './embeddingsInput';
 export { validateBody } from './validateBody';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_EMBEDDING_INPUTS, MAX_TOKENS_PER_EMBEDDING_INPUT } from './embeddingsInput';
 
 /**
  * OpenAI request bodies, checked strictly where a wrong type would reach the upstream and
@@ -84,11 +85,16 @@ export const chatCompletionRequestSchema = z.looseObject({
 
 export const embeddingsRequestSchema = z.looseObject({
   model: modelNameSchema,
+  /**
+   * Sizes are checked first, in one pass ({@link checkEmbeddingsInputBounds}); the schema then
+   * runs on a bounded input. The cheap-to-fail options come first: a union tries each option in
+   * turn, and an array of strings fails on every element of an array of numbers.
+   */
   input: z.union([
     z.string().min(1),
-    z.array(z.string()).min(1),
-    z.array(z.number().int()).min(1),
-    z.array(z.array(z.number().int()).min(1)).min(1),
+    z.array(z.number().int()).min(1).max(MAX_TOKENS_PER_EMBEDDING_INPUT),
+    z.array(z.array(z.number().int()).min(1).max(MAX_TOKENS_PER_EMBEDDING_INPUT)).min(1).max(MAX_EMBEDDING_INPUTS),
+    z.array(z.string()).min(1).max(MAX_EMBEDDING_INPUTS),
   ]),
   encoding_format: z.enum(['float', 'base64']).optional(),
   dimensions: z.number().int().positive().optional(),

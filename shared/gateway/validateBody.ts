@@ -6,11 +6,20 @@ import { exceedsJsonDepth } from './jsonDepth';
 /** Real chat requests nest a dozen levels (tool JSON schemas a few more); 64 is generous. */
 export const MAX_JSON_DEPTH = 64;
 
-/** Parses a body against a schema; the 400's message names the first bad field. */
-export function validateBody<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
+/**
+ * Parses a body against a schema; the 400's message names the first bad field. `precheck` runs
+ * first, before any walk of the whole body: the place for cheap size bounds that keep the rest
+ * linear in an accepted request's size.
+ */
+export function validateBody<T extends z.ZodType>(
+  schema: T,
+  body: unknown,
+  precheck?: (body: Readonly<Record<string, unknown>>) => void,
+): z.infer<T> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new GatewayError('invalid_request', 'the request body must be a JSON object');
   }
+  precheck?.(body as Record<string, unknown>);
   if (exceedsJsonDepth(body, MAX_JSON_DEPTH)) {
     throw new GatewayError('invalid_request', `the request body nests deeper than ${MAX_JSON_DEPTH} levels`);
   }

@@ -3,6 +3,7 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
+  ScanCommand,
   UpdateCommand,
   type DynamoDBDocumentClient,
   type PutCommandInput,
@@ -64,6 +65,31 @@ export class DynamoTaskStore implements TaskStore {
       ExpressionAttributeNames: { '#pk': PK, '#enqueued_at': 'enqueued_at' },
       ExpressionAttributeValues: { ':at': at },
     });
+  }
+
+  /**
+   * A filtered scan, page by page, until `limit` tasks or the table's end. A scan reads the whole
+   * table, which is fine for a sweep once a minute over a table that TTL keeps to a week of
+   * tasks; a busier table wants a sparse index on never-sent tasks instead.
+   */
+  async listStaleQueued(sentBefore: number, limit: number): Promise<Task[]> {
+    const tasks: Task[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.doc.send(
+        new ScanCommand({
+          TableName: this.tableName,
+          FilterExpression:
+            '#status = :queued AND #attempts = :zero AND (#enqueued_at < :before OR (attribute_not_exists(#enqueued_at) AND #created_at < :before))',
+          ExpressionAttributeNames: { '#status': 'status', '#attempts': 'attempts', '#enqueued_at': 'enqueued_at', '#created_at': 'created_at' },
+          ExpressionAttributeValues: { ':queued': 'queued', ':zero': 0, ':before': sentBefore },
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of page.Items ?? []) if (tasks.length < limit) tasks.push(taskFromItem(item));
+      start = page.LastEvaluatedKey;
+    } while (start !== undefined && tasks.length < limit);
+    return tasks;
   }
 
   cancel(ref: TaskRef, at: number): Promise<boolean> {

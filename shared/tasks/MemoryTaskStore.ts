@@ -27,6 +27,13 @@ export class MemoryTaskStore implements TaskStore {
     if (task) task.enqueuedAt = at;
   }
 
+  async listStaleQueued(sentBefore: number, limit: number): Promise<Task[]> {
+    return [...this.tasks.values()]
+      .filter((task) => task.status === 'queued' && task.attempts === 0 && (task.enqueuedAt ?? task.createdAt) < sentBefore)
+      .slice(0, limit)
+      .map((task) => structuredClone(task));
+  }
+
   async cancel(ref: TaskRef, at: number): Promise<boolean> {
     const task = this.tasks.get(taskKey(ref));
     if (task?.status !== 'queued') return false;

@@ -11,6 +11,7 @@ import { isTaskId, randomTaskId, taskIdFor } from './taskId';
 import type { TaskQueue } from './TaskQueue';
 import type { TaskStore } from './TaskStore';
 import type { TaskStatus } from './taskStatus';
+import { mayHaveLostMessage, STALE_QUEUED_AFTER_MS } from './sweepStaleTasks';
 import { parseTaskSubmission } from './taskSubmission';
 
 export interface TaskServiceOptions {
@@ -25,6 +26,11 @@ export interface TaskServiceOptions {
   retentionSeconds?: number;
   /** @default {@link randomTaskId} */
   newId?: () => string;
+  /**
+   * A resubmit (same Idempotency-Key) re-sends a task queued and unclaimed this long since its
+   * last send, its message taken as lost. @default {@link STALE_QUEUED_AFTER_MS}
+   */
+  staleQueuedAfterMs?: number;
 }
 
 export interface SubmitTaskInput {
@@ -65,17 +71,19 @@ export interface SubmittedTask {
 /**
  * The task API behind `POST /v1/tasks`, `GET /v1/tasks/{id}` and `DELETE /v1/tasks/{id}`.
  * A submit is stored first, then enqueued: a crash between the two leaves a stored task with
- * no message, which the client's retry (same Idempotency-Key) enqueues; it never leaves a
- * message without its task. A retry that races the first submit's send may enqueue a second
+ * no message, which the client's retry (same Idempotency-Key) or `sweepStaleTasks`
+ * enqueues; it never leaves a message without its task. A retry that races the first submit's send may enqueue a second
  * message for the task; the worker's claim runs it once all the same.
  */
 export class TaskService {
   private readonly retentionSeconds: number;
   private readonly newId: () => string;
+  private readonly staleQueuedAfterMs: number;
 
   constructor(private readonly options: TaskServiceOptions) {
     this.retentionSeconds = options.retentionSeconds ?? 7 * 86_400;
     this.newId = options.newId ?? randomTaskId;
+    this.staleQueuedAfterMs = options.staleQueuedAfterMs ?? STALE_QUEUED_AFTER_MS;
   }
 
   /**
@@ -126,8 +134,10 @@ export class TaskService {
         details: { param: 'Idempotency-Key' },
       });
     }
-    // The first submit stored the task but crashed (or the queue failed) before enqueuing it.
-    if (existing.status === 'queued' && existing.enqueuedAt === undefined) await this.enqueue(existing);
+    // The first submit stored the task but crashed (or the queue failed) before enqueuing it, or
+    // its message has sat unclaimed so long it may be lost: send it (again). A duplicate message
+    // is harmless, the worker's conditional claim runs the task once.
+    if (mayHaveLostMessage(existing, now, this.staleQueuedAfterMs)) await this.enqueue(existing);
     return { id, status: existing.status, created: false };
   }
 

@@ -23,6 +23,11 @@ export interface TaskStore {
   /** A strongly consistent read; `undefined` when the tenant has no such task. */
   get(ref: TaskRef): Promise<Task | undefined>;
   markEnqueued(ref: TaskRef, at: number): Promise<void>;
+  /**
+   * Up to `limit` tasks, of any tenant, still `queued` and never claimed, whose message was never
+   * sent or last sent before `sentBefore` (epoch ms): the candidates for a lost message.
+   */
+  listStaleQueued(sentBefore: number, limit: number): Promise<Task[]>;
   /** queued → cancelled; false when the task is missing or past queued. */
   cancel(ref: TaskRef, at: number): Promise<boolean>;
   /**

@@ -16,6 +16,13 @@ export {
   type TaskOutcome,
   type TaskRunnerOptions,
 } from './TaskRunner';
+export {
+  mayHaveLostMessage,
+  STALE_QUEUED_AFTER_MS,
+  sweepStaleTasks,
+  type SweepResult,
+  type SweepStaleTasksOptions,
+} from './sweepStaleTasks';
 export { TaskService, type SubmitTaskInput, type SubmittedTask, type TaskList, type TaskServiceOptions } from './TaskService';
 export type { TaskClaim, TaskPage, TaskSettlement, TaskStore } from './TaskStore';
 export { FINISHED_STATUSES, TASK_PRIORITIES, TASK_STATUSES, type TaskPriority, type TaskStatus } from './taskStatus';

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { after, before, describe, it } from 'node:test';
 import { AuthenticationError, BadRequestError, NotFoundError, PermissionDeniedError } from 'openai';
 import type { RunningServer } from '../../bin/local/apiGatewayServer';
@@ -216,6 +217,26 @@ describe('e2e: bad client input gives 4xx, never 5xx', () => {
       const body = assertClientError(response, 400, 'invalid_request');
       assert.equal(body.error.param, 'input', `for input ${JSON.stringify(input)}`);
     }
+  });
+
+  // The event loop's longest stall is measured in-process (the gateway runs in this process);
+  // 500 ms is a generous regression guard: before the bounds this body blocked it 5.5 s.
+  it('guarantee: a 3.8 MB embeddings body of 1.9M token ids is 400 naming `input`, without stalling the event loop', async () => {
+    const text = `{"model":"e","input":[${Array.from({ length: 1_900_000 }, (_, i) => i % 10).join(',')}]}`;
+    const histogram = monitorEventLoopDelay({ resolution: 10 });
+    histogram.enable();
+    const response = await raw(`${gateway.url}/v1/embeddings`, { body: text });
+    histogram.disable();
+    const body = assertClientError(response, 400, 'invalid_request');
+    assert.equal(body.error.param, 'input');
+    const stallMs = histogram.max / 1e6;
+    assert.ok(stallMs < 500, `the event loop stalled ${stallMs} ms`);
+  });
+
+  it('guarantee: more than 2,048 embeddings inputs is 400 naming `input`', async () => {
+    const response = await raw(`${gateway.url}/v1/embeddings`, { body: { model: 'e', input: Array.from({ length: 2049 }, () => 'x') } });
+    const body = assertClientError(response, 400, 'invalid_request');
+    assert.equal(body.error.param, 'input');
   });
 
   // Unknown fields pass through to the upstream, and JSON.stringify overflows the stack on ~10k
