@@ -383,9 +383,9 @@ export class CompletionService {
     const { prices, clock } = this.deps;
     const { reservation, permit, estimatedTokens, cache } = admission;
     const usage = sumUsage(outcome.parts.map((part) => part.usage));
-    const dearest = outcome.parts
-      .map((part) => part.model)
-      .reduce((a, b) => (costOf(normalizeGatewayUsage(usage)!, prices.priceOf(b)) > costOf(normalizeGatewayUsage(usage)!, prices.priceOf(a)) ? b : a));
+    const normalized = normalizeGatewayUsage(usage);
+    const costAt = (model: string) => (normalized ? costOf(normalized, prices.priceOf(model)) : 0);
+    const dearest = outcome.parts.map((part) => part.model).reduce((a, b) => (costAt(b) > costAt(a) ? b : a));
     const complete = outcome.status === 200;
     const [settled] = await Promise.all([
       reservation?.settle(dearest, usage),
@@ -394,8 +394,7 @@ export class CompletionService {
         ? cache.store.put(cache.key, outcome.assembler.toCompletion({ id: `chatcmpl-${randomId()}`, model: outcome.current.model, created: Math.floor(clock.now() / 1000) }), cache.config.max_age)
         : undefined,
     ]);
-    const normalized = normalizeGatewayUsage(usage);
-    const costUsd = settled?.costUsd ?? (normalized ? costOf(normalized, prices.priceOf(dearest)) : 0);
+    const costUsd = settled?.costUsd ?? costAt(dearest);
     this.audit(request, {
       status: outcome.status,
       result: outcome.current,

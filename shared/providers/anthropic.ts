@@ -4,6 +4,7 @@ import { AnthropicStreamReader } from './anthropicStream';
 import { nativeAnthropicOf, nativeMessagesBody } from './anthropicNative';
 import { withThinkingBlocks } from './anthropicThinking';
 import { fromAnthropicResponse, isUnsupportedParameterError, toAnthropicCall } from './anthropicTranslation';
+import { unsupportedParameterOf } from './responseFormatTranslation';
 import type {
   ProviderAdapter,
   StreamOutcome,
@@ -129,12 +130,7 @@ export class AnthropicProvider implements ProviderAdapter {
   /** A chat parameter the Messages API cannot honour (`logprobs`, `n` > 1...), checked before any call. */
   unsupported(request: Pick<UpstreamRequest, 'operation' | 'body'>): UnsupportedParameter | undefined {
     if (request.operation !== 'chat' || nativeAnthropicOf(request.body)) return undefined;
-    try {
-      toAnthropicCall(request.body, this.config);
-    } catch (error) {
-      if (isUnsupportedParameterError(error)) return error.toOutcome();
-    }
-    return undefined;
+    return unsupportedParameterOf(request.body, 'anthropic');
   }
 
   private headers(accept: string, beta?: string): Record<string, string> {

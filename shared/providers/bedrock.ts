@@ -13,6 +13,7 @@ import { UpstreamStreamError } from '../stream/UpstreamStreamError';
 import { converseErrorOutcome, converseStreamErrorOutcome } from './bedrockErrors';
 import { BedrockStreamReader } from './bedrockStream';
 import { BedrockTranslationError, fromConverseResponse, isUnsupportedParameterError, toConverseCall } from './bedrockTranslation';
+import { UnsupportedParameterError, unsupportedParameterOf } from './responseFormatTranslation';
 import type { ProviderAdapter, StreamOutcome, UnsupportedParameter, UpstreamFailure, UpstreamOutcome, UpstreamRequest } from './types';
 import { abortable, readFrames, untilAborted } from './upstreamStream';
 
@@ -149,12 +150,12 @@ export class BedrockProvider implements ProviderAdapter {
   /** A chat parameter Converse cannot honour (`logprobs`, `n` > 1...), checked before any call. */
   unsupported(request: Pick<UpstreamRequest, 'operation' | 'body'>): UnsupportedParameter | undefined {
     if (request.operation !== 'chat') return undefined;
-    try {
-      toConverseCall(request.body);
-    } catch (error) {
-      if (isUnsupportedParameterError(error)) return error.toOutcome();
+    const { body } = request;
+    // Converse has no switch for it (toConverseCall refuses it the same way).
+    if (body.parallel_tool_calls === false && Array.isArray(body.tools) && body.tools.length > 0) {
+      return new UnsupportedParameterError('parallel_tool_calls', `bedrock/${String(body.model)}`, 'set to false').toOutcome();
     }
-    return undefined;
+    return unsupportedParameterOf(body, 'bedrock');
   }
 
   /** The client, the Converse input and the answer's `response_format` tool, or why this call cannot be made. */

@@ -150,3 +150,32 @@ export function foldResponseFormat<T extends Tool, C extends Choice>(
     responseTool: format.name,
   };
 }
+
+/** A malformed value: the call itself reports it (as the client's 400); the pre-check moves on. */
+const notMine = (): never => {
+  throw new Error('malformed');
+};
+
+/**
+ * The parameter checks of a chat translation alone, without reading the conversation: what the
+ * engine asks of every target before any call, so that the messages (images and all) are
+ * translated once, by the call itself, not twice on every request. The same rules as the
+ * translation: the refused table, the response format, and its tool's name against the
+ * request's tools (as {@link foldResponseFormat} applies it).
+ */
+export function unsupportedParameterOf(body: Record<string, unknown>, provider: string): UnsupportedParameter | undefined {
+  try {
+    refuseUnsupported(body, provider);
+    const format = readResponseFormat(body, provider, notMine);
+    const tools = (Array.isArray(body.tools) ? body.tools : []).map((tool: unknown) => ({
+      name: String((isRecord(tool) && isRecord(tool.function) && tool.function.name) || ''),
+      parameters: {},
+    }));
+    const choice = body.tool_choice;
+    const toolChoice = choice === 'required' ? 'required' : isRecord(choice) ? { name: '' } : choice === 'none' ? 'none' : 'auto';
+    foldResponseFormat(tools, tools.length > 0 ? toolChoice : undefined, format, `${provider}/${String(body.model)}`);
+  } catch (error) {
+    if (isUnsupportedParameterError(error)) return error.toOutcome();
+  }
+  return undefined;
+}
