@@ -7,19 +7,25 @@ export interface RouteRequest {
   event: APIGatewayProxyEvent;
   context: Context;
   requestId: string;
-  /** The path's `{name}` segments, decoded. */
+  /** The path's `{name}` segments, decoded; a `{name+}` tail as sent (still percent-encoded). */
   params: Readonly<Record<string, string>>;
 }
 
 export type RouteHandler = (request: RouteRequest) => Promise<GatewayResponse>;
 
-/** `path pattern -> method -> handler`; a pattern's `{name}` segment matches one path segment. */
+/**
+ * `path pattern -> method -> handler`; a pattern's `{name}` segment matches one path segment, and
+ * a last `{name+}` segment (API Gateway's greedy form) the rest of the path. Method `ANY` answers
+ * every method the route has no handler of its own for.
+ */
 export type RouteTable = Record<string, Partial<Record<string, RouteHandler>>>;
 
 interface CompiledRoute {
   pattern: string;
   regex: RegExp;
   names: string[];
+  /** The names whose value is kept percent-encoded (greedy tails). */
+  raw: Set<string>;
   methods: Partial<Record<string, RouteHandler>>;
 }
 
@@ -39,16 +45,19 @@ export class Router {
           continue;
         }
         const names: string[] = [];
+        const raw = new Set<string>();
         const source = pattern
           .split('/')
           .map((segment) => {
-            const name = /^\{(\w+)\}$/.exec(segment)?.[1];
-            if (!name) return segment.replace(/[.*+?^$()|[\]\\]/g, '\\$&');
-            names.push(name);
-            return '([^/]+)';
+            const match = /^\{(\w+)(\+?)\}$/.exec(segment);
+            if (!match) return segment.replace(/[.*+?^$()|[\]\\]/g, '\\$&');
+            names.push(match[1]!);
+            if (!match[2]) return '([^/]+)';
+            raw.add(match[1]!);
+            return '(.+)';
           })
           .join('/');
-        this.patterns.push({ pattern, regex: new RegExp(`^${source}$`), names, methods });
+        this.patterns.push({ pattern, regex: new RegExp(`^${source}$`), names, raw, methods });
       }
     }
   }
@@ -63,12 +72,12 @@ export class Router {
         const match = route.regex.exec(path);
         if (!match) continue;
         methods = route.methods;
-        params = Object.fromEntries(route.names.map((name, i) => [name, safeDecode(match[i + 1]!)]));
+        params = Object.fromEntries(route.names.map((name, i) => [name, route.raw.has(name) ? match[i + 1]! : safeDecode(match[i + 1]!)]));
         break;
       }
     }
     if (!methods) throw new GatewayError('unknown_route', `no such endpoint: ${method} ${path}`);
-    const handler = methods[method];
+    const handler = methods[method] ?? methods.ANY;
     if (!handler) {
       const allow = Object.keys(methods).join(', ');
       throw new GatewayError('method_not_allowed', `${path} accepts ${allow}`, { headers: { allow } });

@@ -4,6 +4,7 @@ import type { CacheConfig } from '../cache/cacheConfig';
 import type { KeyPolicy } from '../keys/keyPolicy';
 import { RETRYABLE_STATUSES } from '../resilience/classify';
 import { leaves, type GroupNode, type ResolvedRetry, type RouteNode, type TargetNode } from '../routing/routePlan';
+import type { ServiceConfig } from '../tools/serviceConfig';
 import { ConfigError, formatPath, type ConfigIssue } from './ConfigError';
 import {
   configSchema,
@@ -41,6 +42,8 @@ export interface CompiledConfig {
   tenants: ReadonlyMap<string, TenantConfig>;
   prices: BreakwaterConfig['prices'];
   settings: Settings;
+  /** Tool proxy services by name, as validated (defaults applied). */
+  services: ReadonlyMap<string, ServiceConfig>;
   /** Every secret the config names (providers' credentials, tenants' own keys): prefetched at cold start. */
   credentialNames: readonly string[];
 }
@@ -238,7 +241,8 @@ export function compileConfig(raw: unknown, source = 'config'): CompiledConfig {
     for (const target of leaves(route)) if ('credential' in target.provider && target.provider.credential) credentialNames.add(target.provider.credential);
   }
   for (const tenant of tenants.values()) for (const name of Object.values(tenant.policy.credential_overrides ?? {})) credentialNames.add(name);
-  return { routes, routeOptions, tenants, prices: config.prices, settings: config.settings, credentialNames: [...credentialNames] };
+  const services = new Map(Object.entries(config.services));
+  return { routes, routeOptions, tenants, services, prices: config.prices, settings: config.settings, credentialNames: [...credentialNames] };
 }
 
 export async function loadConfigFile(path: string): Promise<CompiledConfig> {

@@ -3,6 +3,7 @@ import { circuitBreakerConfigSchema } from '../breaker/config';
 import { pricesSchema } from '../budget/prices';
 import { cacheConfigSchema } from '../cache/cacheConfig';
 import { keyPolicySchema } from '../keys/keyPolicy';
+import { serviceSchema } from '../tools/serviceConfig';
 
 /**
  * The config file's schema. Route and target objects follow Portkey's gateway config
@@ -189,6 +190,8 @@ export const settingsSchema = z.strictObject({
 export const configSchema = z.strictObject({
   providers: z.record(z.string().min(1), providerSchema).default({}),
   routes: z.record(z.string().min(1), targetSchema),
+  /** Third-party APIs the tool proxy calls for agents (`/v1/tools/<name>/...`), with their credentials. */
+  services: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'a service name: lowercase letters, digits, _ and -'), serviceSchema).default({}),
   tenants: z.record(z.string().min(1), tenantSchema),
   /** USD per million tokens per model, over the built-in price table. */
   prices: pricesSchema.default({}),

@@ -15,6 +15,21 @@ export const ERROR_CODES = {
   unsupported_tool: { status: 400, type: 'invalid_request_error' },
   invalid_api_key: { status: 401, type: 'authentication_error' },
   model_not_allowed: { status: 403, type: 'permission_error' },
+  /** Tool proxy: the key's policy does not let it call this service, method or path. */
+  tool_not_allowed: { status: 403, type: 'permission_error' },
+  /** Tool proxy: the call needs scopes the user's connection was not granted. */
+  scope_not_granted: { status: 403, type: 'permission_error' },
+  /** Tool proxy: the end user's connection is missing or its refresh token no longer works. */
+  reauthorization_required: { status: 401, type: 'authentication_error' },
+  /** Tool proxy: a path that leaves the service's base path, or a forbidden target. */
+  tool_path_rejected: { status: 400, type: 'invalid_request_error' },
+  unknown_service: { status: 404, type: 'not_found_error' },
+  connection_not_found: { status: 404, type: 'not_found_error' },
+  approval_not_found: { status: 404, type: 'not_found_error' },
+  /** An approval already decided, expired, or not yet approved when its result is asked for. */
+  approval_not_pending: { status: 409, type: 'invalid_request_error' },
+  /** The same key made the same call too many times in the loop window. */
+  loop_detected: { status: 429, type: 'rate_limit_error' },
   unknown_route: { status: 404, type: 'not_found_error' },
   model_not_found: { status: 404, type: 'not_found_error' },
   task_not_found: { status: 404, type: 'not_found_error' },
@@ -36,6 +51,14 @@ export const ERROR_CODES = {
   task_queue_unavailable: { status: 503, type: 'api_error' },
   idempotency_unavailable: { status: 503, type: 'api_error' },
   response_store_unavailable: { status: 503, type: 'api_error' },
+  /** Tool proxy: the service's breaker is open (and no stale answer could be served). */
+  service_unavailable: { status: 503, type: 'api_error' },
+  /** Tool proxy: the connections or approvals store could not be reached. */
+  tool_state_unavailable: { status: 503, type: 'api_error' },
+  /** Tool proxy: the service did not answer in time. */
+  service_timeout: { status: 504, type: 'api_error' },
+  /** Tool proxy: the service could not be reached, or answered in a way that cannot be relayed. */
+  service_failed: { status: 502, type: 'api_error' },
   /** A stream failed after its first byte; sent as the stream's last event, never as a status. */
   stream_interrupted: { status: 502, type: 'api_error' },
   deadline_exceeded: { status: 504, type: 'api_error' },

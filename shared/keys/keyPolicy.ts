@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { servicePermissionSchema } from '../tools/serviceConfig';
 
 /**
  * What one virtual key may do. The field names are the ones a tenant uses in the config file,
@@ -22,9 +23,12 @@ export const keyPolicySchema = z.strictObject({
   allowed_routes: names.optional(),
   allowed_models: names.optional(),
   allowed_providers: names.optional(),
+  /** Tool proxy services the key may call; absent: every configured service. */
   allowed_services: names.optional(),
-  /** Methods a later tool proxy lets through (`GET`, `tools/call`...). */
+  /** Tool proxy methods the key may use on any service; `["GET", "HEAD"]` is a read-only key. */
   allowed_methods: names.optional(),
+  /** Per service, methods and path patterns (`*` one segment, `**` any) the key may call. */
+  service_permissions: z.record(z.string().min(1), servicePermissionSchema).optional(),
   /** Requests per minute, across the fleet. */
   rpm_limit: z.number().int().positive().optional(),
   /** Tokens (prompt + completion) per minute, across the fleet. */
