@@ -22,6 +22,8 @@
  *   BENCH_CONC        concurrency                                  (default 16)
  *   BENCH_BARE=0      skip the bare node:http proxy reference run
  *   BENCH_CPU_PROF=1  run the gateway under `node --cpu-prof` and print where its CPU went
+ *   BENCH_TENANTS     tenants on the first log level's gateway     (default "open,capped,capped_tpm";
+ *                     "open" alone: a profile of the gateway's own overhead, no DynamoDB writes in it)
  */
 import type { ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
@@ -80,9 +82,9 @@ const TARGETS = {
  * nothing is refused: what is measured is the cost of checking them, not of hitting them.
  */
 const TENANTS = {
-  open: { key: 'bw_test_bench_open_key_0001', caps: 'no caps', policy: {} },
+  open: { key: 'bw_test_bench_open_key_0001_xxxx', caps: 'no caps', policy: {} },
   capped: {
-    key: 'bw_test_bench_capped_key_0001',
+    key: 'bw_test_bench_capped_key_0001_xx',
     caps: 'daily_budget_usd + rpm_limit',
     policy: { daily_budget_usd: 1_000, rpm_limit: 10_000_000 },
   },
@@ -93,6 +95,10 @@ const TENANTS = {
   },
 } as const;
 type TenantId = keyof typeof TENANTS;
+const FIRST_LEVEL_TENANTS = (env.BENCH_TENANTS ?? 'open,capped,capped_tpm')
+  .split(',')
+  .map((tenant) => tenant.trim())
+  .filter((tenant): tenant is TenantId => tenant in TENANTS);
 
 // Whatever happens, no child outlives the bench, and its temp dir goes with it.
 let tmpDir: string | undefined;
@@ -229,7 +235,7 @@ async function main() {
       const profileDir = profileRoot && path.join(profileRoot, level);
       const gateway = await startGateway(configPath, store.baseUrl, level, profileDir);
       const watch = { pids: { middle: gateway.child.pid, mock: mock.child.pid, store: store.child.pid }, dynamoCounts: () => storeCounts(store.child) };
-      const tenants: TenantId[] = index === 0 ? ['open', 'capped', 'capped_tpm'] : ['open'];
+      const tenants: TenantId[] = index === 0 ? FIRST_LEVEL_TENANTS : ['open'];
       let requests = 0;
       try {
         for (const tenant of tenants) {

@@ -52,7 +52,7 @@ const LOG_LEVEL = (env.BENCH_LOG_LEVEL ?? 'WARN').toUpperCase();
 const CPU_PROF = env.BENCH_CPU_PROF === '1';
 const FIRST_GAP_MS = Number(env.BENCH_STREAM_FIRST_GAP_MS ?? 0);
 const WATCHDOG_MS = 240_000;
-const KEY = 'bw_test_bench_stream_key_0001';
+const KEY = 'bw_test_bench_stream_key_0001_xx';
 
 const TARGETS = { addedTtfbP50Ms: 1 };
 

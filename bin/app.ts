@@ -1,19 +1,32 @@
-import { App } from 'aws-cdk-lib';
-import { GatewayStack } from '../lib/GatewayStack.js';
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { addBreakwaterStage } from '../lib/BreakwaterStage.js';
+import { CONTEXT, contextBoolean, contextNumber, contextString, environmentFrom, stageFrom } from '../lib/stage.js';
 
+// One stage per synth: `cdk deploy --all -c stage=prod` → Breakwater-Prod-State and
+// Breakwater-Prod-Gateway. Every -c key is listed in lib/stage.ts's CONTEXT and the README.
 const app = new App();
+const stage = stageFrom(app.node);
+const number = (key: string) => contextNumber(app.node, key);
+const latencyP99Ms = number(CONTEXT.LATENCY_SLO_MS);
 
-const account = process.env.CDK_DEFAULT_ACCOUNT;
-const region = process.env.CDK_DEFAULT_REGION;
-
-// `cdk synth -c configPath=path/to/other.config.json` ships a different routing
-// config (relative paths resolve against the repo root).
-const configPath: unknown = app.node.tryGetContext('configPath');
-
-new GatewayStack(app, 'Breakwater', {
-  // Environment-agnostic unless the CLI resolved an account/region.
-  env: account || region ? { account, region } : undefined,
-  configPath: typeof configPath === 'string' && configPath !== '' ? configPath : undefined,
+addBreakwaterStage(app, {
+  stage,
+  env: environmentFrom(app.node),
+  // Relative paths resolve against the repo root.
+  configPath: contextString(app.node, CONTEXT.CONFIG_PATH),
+  alarmEmail: contextString(app.node, CONTEXT.ALARM_EMAIL),
+  gatewayMemoryMb: number(CONTEXT.GATEWAY_MEMORY),
+  workerMemoryMb: number(CONTEXT.WORKER_MEMORY),
+  gatewayReservedConcurrency: number(CONTEXT.GATEWAY_RESERVED_CONCURRENCY),
+  workerReservedConcurrency: number(CONTEXT.WORKER_RESERVED_CONCURRENCY),
+  wafRateLimitPer5Min: number(CONTEXT.WAF_RATE_LIMIT),
+  apiGatewayCloudWatchRole: contextBoolean(app.node, CONTEXT.API_GATEWAY_CLOUDWATCH_ROLE),
+  slo: latencyP99Ms !== undefined ? { latencyP99Ms } : undefined,
 });
+
+// cdk-nag's AwsSolutions rules: a finding not acknowledged with a reason (lib/nagSuppressions.ts)
+// fails the synth.
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
 
 app.synth();

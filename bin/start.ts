@@ -12,6 +12,7 @@ import { gatewayTimeouts } from '../lib/gatewayTimeouts';
 import { startApiGatewayServer } from './local/apiGatewayServer';
 import { installAwsLambdaGlobal } from './local/lambdaStreaming';
 import { startLocalDynamo } from './local/localDynamo';
+import { ensureLocalTokenKey } from './local/ensureLocalTokenKey';
 import { startLocalSecretsManager } from './local/localSecretsManager';
 import { startLocalSqs } from './local/localSqs';
 import { startSqsPoller } from './local/sqsPoller';
@@ -29,6 +30,10 @@ try {
   // Emulators first: the handler's AWS SDK clients read their endpoints from the environment.
   const secretsManager = await startLocalSecretsManager();
   process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = secretsManager.endpoint;
+  // The data key sealing end users' OAuth tokens (`/v1/connections`): a random one at first start.
+  await ensureLocalTokenKey({
+    secretName: `${process.env.BREAKWATER_SECRET_PREFIX ?? ''}${process.env.BREAKWATER_TOOL_TOKEN_KEY_SECRET ?? 'tool-token-key'}`,
+  });
   const dynamo = await startLocalDynamo();
   const queues = await startLocalSqs();
 
@@ -73,12 +78,18 @@ try {
   }, STALE_QUEUED_AFTER_MS / 2);
   sweeper.unref();
   const demoKey = [...config.tenants.values()].find((tenant) => tenant.keys.length > 0)?.keys[0] ?? '<a key from your config>';
+  // The operator console's key: a fresh admin key each start, living a day, never in the config file.
+  const consoleTenant = [...config.tenants.keys()][0];
+  const adminKey = consoleTenant
+    ? (await store.create({ tenant: consoleTenant, name: 'npm start console', policy: { role: 'admin' }, expiresInSeconds: 86_400 })).key
+    : '<none: the config has no tenant>';
 
   console.error(
     [
       '',
       `Breakwater gateway listening on ${server.url}  (config: ${configPath})`,
       `  demo key: ${demoKey}`,
+      `  console:  ${server.url}/console  (admin key, valid 24 h: ${adminKey})`,
       `  try:      curl -s ${server.url}/v1/chat/completions -H 'authorization: Bearer ${demoKey}' \\`,
       `              -H 'content-type: application/json' -d '{"model":"any","messages":[{"role":"user","content":"hello"}]}'`,
       `  state:    DynamoDB at ${dynamo.endpoint}${dynamo.embedded ? ' (in-process dynalite)' : ''}`,

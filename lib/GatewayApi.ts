@@ -6,16 +6,23 @@ import {
   EndpointType,
   LambdaIntegration,
   LogGroupLogDestination,
+  MethodLoggingLevel,
   ResponseTransferMode,
   ResponseType,
   RestApi,
   type IResource,
+  type MethodDeploymentOptions,
 } from 'aws-cdk-lib/aws-apigateway';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { GatewayWebAcl } from './GatewayWebAcl.js';
 
-/** The OpenAI-compatible routes exposed explicitly (everything else goes through {proxy+}). */
+/**
+ * The OpenAI-compatible routes exposed explicitly (everything else goes through {proxy+}).
+ * Adding a route is one line here: it is created with the same streaming Lambda integration,
+ * ANY on every resource on its way, the stage's logging and throttling (or its own, below).
+ */
 export const GATEWAY_ROUTES = [
   { method: 'POST', path: '/v1/chat/completions' },
   { method: 'POST', path: '/v1/responses' },
@@ -26,12 +33,34 @@ export const GATEWAY_ROUTES = [
   { method: 'POST', path: '/v1/tasks' },
   { method: 'GET', path: '/v1/tasks/{id}' },
   { method: 'DELETE', path: '/v1/tasks/{id}' },
+  { method: 'POST', path: '/v1/messages' },
+  { method: 'ANY', path: '/v1/tools/{service}/{proxy+}' },
+  { method: 'POST', path: '/mcp' },
   { method: 'GET', path: '/health' },
 ] as const;
 
 export const DEFAULT_STAGE_NAME = 'prod';
 export const DEFAULT_THROTTLING_RATE_LIMIT = 100;
 export const DEFAULT_THROTTLING_BURST_LIMIT = 200;
+/** Seconds a client told "429 Too Many Requests" by API Gateway itself should wait. */
+export const THROTTLED_RETRY_AFTER_SECONDS = 1;
+
+export interface MethodThrottle {
+  readonly rateLimit: number;
+  readonly burstLimit: number;
+}
+
+/**
+ * Methods throttled below the stage's limits, by 'VERB /path'. Chat, responses and embeddings
+ * take the stage's limits (they are what the API is for); polling and the health check are
+ * cheap for a client to loop on, so they get less, and task submission is bounded by what the
+ * worker drains.
+ */
+export const DEFAULT_METHOD_THROTTLING: Readonly<Record<string, MethodThrottle>> = {
+  'POST /v1/tasks': { rateLimit: 50, burstLimit: 100 },
+  'GET /v1/tasks/{id}': { rateLimit: 50, burstLimit: 100 },
+  'GET /health': { rateLimit: 10, burstLimit: 20 },
+};
 
 export interface GatewayApiProps {
   /**
@@ -47,6 +76,25 @@ export interface GatewayApiProps {
   readonly integrationTimeout?: Duration;
   /** Default: 'prod' */
   readonly stageName?: string;
+  /** Default: 'breakwater-gateway' */
+  readonly restApiName?: string;
+  /**
+   * Per-method throttling over the stage's, by 'VERB /path' of {@link GATEWAY_ROUTES}.
+   * @default {@link DEFAULT_METHOD_THROTTLING}
+   */
+  readonly methodThrottling?: Readonly<Record<string, MethodThrottle>>;
+  /**
+   * Execution logging (API Gateway's own log of each request's processing). ERROR logs only
+   * failures, without bodies or headers; INFO would log far more for every request.
+   * Needs the account's API Gateway CloudWatch role.
+   * @default MethodLoggingLevel.ERROR
+   */
+  readonly executionLogLevel?: MethodLoggingLevel;
+  /**
+   * WAFv2 web ACL on the stage; `false` for none.
+   * @default a per-IP rate rule of 2000 requests per 5 minutes and the AWS managed rule sets
+   */
+  readonly webAcl?: false | { readonly rateLimitPer5Min?: number };
   /** Steady-state requests per second for the stage. Default: 100 */
   readonly throttlingRateLimit?: number;
   /** Burst capacity for the stage. Default: 200 */
@@ -70,6 +118,7 @@ export interface GatewayApiProps {
 export class GatewayApi extends Construct {
   readonly api: RestApi;
   readonly accessLogGroup: LogGroup;
+  readonly webAcl: GatewayWebAcl | undefined;
 
   constructor(scope: Construct, id: string, props: GatewayApiProps) {
     super(scope, id);
@@ -91,7 +140,7 @@ export class GatewayApi extends Construct {
     });
 
     this.api = new RestApi(this, 'RestApi', {
-      restApiName: 'breakwater-gateway',
+      restApiName: props.restApiName ?? 'breakwater-gateway',
       description: 'Breakwater: OpenAI-compatible resilient LLM gateway',
       endpointTypes: [EndpointType.REGIONAL],
       // minCompressionSize left unset: payload compression stays disabled.
@@ -103,6 +152,8 @@ export class GatewayApi extends Construct {
         tracingEnabled: true,
         metricsEnabled: true,
         dataTraceEnabled: false, // would log prompts and Authorization headers
+        loggingLevel: props.executionLogLevel ?? MethodLoggingLevel.ERROR,
+        methodOptions: methodOptions(props.methodThrottling ?? DEFAULT_METHOD_THROTTLING),
         throttlingRateLimit: props.throttlingRateLimit ?? DEFAULT_THROTTLING_RATE_LIMIT,
         throttlingBurstLimit: props.throttlingBurstLimit ?? DEFAULT_THROTTLING_BURST_LIMIT,
         accessLogDestination: new LogGroupLogDestination(this.accessLogGroup),
@@ -128,7 +179,8 @@ export class GatewayApi extends Construct {
           withAny.add(resource);
         }
       }
-      resource.addMethod(route.method, integration);
+      // An ANY route (a tool proxy's `{proxy+}`) already has its method from the loop above.
+      if ((route.method as string) !== 'ANY') resource.addMethod(route.method, integration);
     }
 
     // Errors produced by API Gateway itself (throttling, integration timeout,
@@ -141,6 +193,16 @@ export class GatewayApi extends Construct {
       type: ResponseType.DEFAULT_5XX,
       templates: { 'application/json': openAiErrorTemplate('api_error') },
     });
+    // API Gateway's own 429 (stage, method or account throttling) tells clients when to retry,
+    // as the function's 429s do: OpenAI SDKs honour Retry-After.
+    this.api.addGatewayResponse('Throttled', {
+      type: ResponseType.THROTTLED,
+      statusCode: '429',
+      responseHeaders: { 'Retry-After': `'${THROTTLED_RETRY_AFTER_SECONDS}'` },
+      templates: {
+        'application/json': openAiErrorTemplate('rate_limit_error', { code: 'rate_limit_exceeded' }),
+      },
+    });
     this.api.addGatewayResponse('NotFound', {
       type: ResponseType.MISSING_AUTHENTICATION_TOKEN,
       statusCode: '404',
@@ -151,6 +213,15 @@ export class GatewayApi extends Construct {
         }),
       },
     });
+
+    this.webAcl =
+      props.webAcl === false
+        ? undefined
+        : new GatewayWebAcl(this, 'Waf', {
+            stageArn: this.api.deploymentStage.stageArn,
+            rateLimitPer5Min: props.webAcl?.rateLimitPer5Min,
+            metricPrefix: props.restApiName ?? 'breakwater-gateway',
+          });
   }
 
   /** Invoke URL of the stage, e.g. https://abc.execute-api.eu-west-1.amazonaws.com/prod/ */
@@ -162,6 +233,18 @@ export class GatewayApi extends Construct {
   get openAiBaseUrl(): string {
     return this.api.urlForPath('/v1');
   }
+}
+
+/** 'POST /v1/tasks' → API Gateway's method option key '/v1/tasks/POST'. */
+function methodOptions(throttling: Readonly<Record<string, MethodThrottle>>): Record<string, MethodDeploymentOptions> {
+  const known = new Set(GATEWAY_ROUTES.map((route) => `${route.method} ${route.path}`));
+  return Object.fromEntries(
+    Object.entries(throttling).map(([route, throttle]) => {
+      if (!known.has(route)) throw new Error(`method throttling for "${route}", which is not one of GATEWAY_ROUTES`);
+      const [method, path] = route.split(' ') as [string, string];
+      return [`${path}/${method}`, { throttlingRateLimit: throttle.rateLimit, throttlingBurstLimit: throttle.burstLimit }];
+    }),
+  );
 }
 
 /** VTL body for API Gateway-generated errors; $context.error.messageString is already JSON-quoted. */

@@ -19,7 +19,7 @@ export interface GatewayFunctionProps extends BreakwaterFunctionOptions {
 }
 
 /**
- * The gateway Lambda: ESM bundle (esbuild), arm64, Node 22, X-Ray active tracing, invoked by
+ * The gateway Lambda: ESM bundle (esbuild), arm64, Node 24, X-Ray active tracing, invoked by
  * API Gateway with InvokeWithResponseStream (the handler is a Lambda response-streaming one).
  */
 export class GatewayFunction extends BreakwaterNodejsFunction {
@@ -33,6 +33,10 @@ export class GatewayFunction extends BreakwaterNodejsFunction {
       defaultTimeout: Duration.millis(timeouts.functionTimeoutMs),
       description: 'Breakwater: OpenAI-compatible resilient LLM gateway',
       serviceName: 'breakwater-gateway',
+      // The operator console's page (GET /console), served from the bundle at console/dist/app.js.
+      afterBundling: (inputDir, outputDir) => [
+        `"${inputDir}/node_modules/.bin/esbuild" "${inputDir}/console/src/main.ts" --bundle --minify --format=esm --target=es2020 --platform=browser --legal-comments=none --outfile="${outputDir}/console/dist/app.js"`,
+      ],
     });
     const functionTimeoutMs = this.timeout.toMilliseconds();
     this.timeouts = {

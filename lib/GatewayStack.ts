@@ -2,21 +2,28 @@ import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { QUEUE_ENV } from '../shared/queue/queueEnv.js';
-import { TABLES } from '../shared/stores/dynamo/tables.js';
 import { grantBedrockInvoke } from './bedrockAccess.js';
-import { readConfigNeeds } from './configNeeds.js';
-import { GatewayApi } from './GatewayApi.js';
+import { CanaryRelease, type ReleaseStyle } from './CanaryRelease.js';
+import { GatewayApi, type MethodThrottle } from './GatewayApi.js';
+import { GatewayDashboard } from './GatewayDashboard.js';
 import { GatewayFunction } from './GatewayFunction.js';
-import { DEFAULT_SECRET_PREFIX, ProviderSecrets } from './ProviderSecrets.js';
-import { pascalTableId, StateTables, TABLE_ACCESS, type TableGrants } from './StateTables.js';
-import { MAX_RECEIVE_COUNT, TaskQueues } from './TaskQueues.js';
+import { suppressGatewayFindings } from './nagSuppressions.js';
+import { SloAlarms, type SloTargets } from './SloAlarms.js';
+import type { StateStack } from './StateStack.js';
+import { TABLE_ACCESS, type TableGrants } from './StateTables.js';
+import { MAX_RECEIVE_COUNT } from './TaskQueues.js';
 import { WorkerFunction } from './WorkerFunction.js';
+
+export { OUTPUTS } from './StateStack.js';
 
 /** Defaults for the event sources' maximum concurrency: high drains fast, normal stays gentle. */
 export const DEFAULT_HIGH_MAX_CONCURRENCY = 20;
 export const DEFAULT_NORMAL_MAX_CONCURRENCY = 5;
 
-/** Env vars with each dead-letter queue's URL (the redrive CLI and the worker read them). */
+/**
+ * Env vars with each dead-letter queue's URL, read by the `breakwater dlq` CLI from the
+ * operator's shell (the stack's outputs). The functions never touch the DLQs, so they do not get them.
+ */
 export const DLQ_ENV = {
   HIGH_URL: 'BREAKWATER_QUEUE_DLQ_HIGH_URL',
   NORMAL_URL: 'BREAKWATER_QUEUE_DLQ_NORMAL_URL',
@@ -42,33 +49,24 @@ export const GATEWAY_TABLE_GRANTS: TableGrants = {
   keys: TABLE_ACCESS.READ,
   // Stored Responses API answers: only the door that serves /v1/responses reads or writes them.
   responses: TABLE_ACCESS.READ_WRITE,
+  // The tool proxy's: users' OAuth connections and calls held for approval.
+  connections: TABLE_ACCESS.READ_WRITE,
+  approvals: TABLE_ACCESS.READ_WRITE,
 };
 export const WORKER_TABLE_GRANTS: TableGrants = { ...ENGINE_TABLE_GRANTS };
 
-/** Stack output names the CLI reads (table names, queue URLs and ARNs). */
-export const OUTPUTS = {
-  tableName: (tableId: string) => `${pascalTableId(tableId)}TableName`,
-  QUEUE_HIGH_URL: 'QueueHighUrl',
-  QUEUE_NORMAL_URL: 'QueueNormalUrl',
-  QUEUE_HIGH_ARN: 'QueueHighArn',
-  QUEUE_NORMAL_ARN: 'QueueNormalArn',
-  DLQ_HIGH_URL: 'DeadLetterQueueHighUrl',
-  DLQ_NORMAL_URL: 'DeadLetterQueueNormalUrl',
-  DLQ_HIGH_ARN: 'DeadLetterQueueHighArn',
-  DLQ_NORMAL_ARN: 'DeadLetterQueueNormalArn',
-  SECRET_PREFIX: 'SecretPrefix',
-} as const;
-
 export interface GatewayStackProps extends StackProps {
+  /** The stage's state: tables, queues, secrets and alarm topic (cross-stack references). */
+  readonly state: StateStack;
   /**
    * Routing config shipped in the Lambda bundle (/var/task/breakwater.config.json).
-   * Relative paths resolve against the repo root. Default: <repo>/breakwater.config.json
-   * Its providers' credentials become secrets; a bedrock provider grants bedrock:InvokeModel.
+   * Relative paths resolve against the repo root. Give the state stack the same one.
+   * @default <repo>/breakwater.config.json
    */
   readonly configPath?: string;
   /** Handler entry file. Default: <repo>/functions/gateway/handler.ts */
   readonly entry?: string;
-  /** Lambda memory in MB. Default: 1024 */
+  /** Lambda memory in MB. @default 1024 */
   readonly memorySize?: number;
   /**
    * Gateway function timeout; every route's streaming integration gets at least as long.
@@ -76,48 +74,79 @@ export interface GatewayStackProps extends StackProps {
    * with the defaults).
    */
   readonly gatewayTimeout?: Duration;
+  /**
+   * Executions reserved for the gateway (and its ceiling).
+   * @default undefined — no reservation
+   */
+  readonly gatewayReservedConcurrency?: number;
   /** Retention for the function and access log groups. Default: ONE_MONTH */
   readonly logRetention?: RetentionDays;
   /** API Gateway stage throttling (requests per second). Default: 100 */
   readonly throttlingRateLimit?: number;
   /** API Gateway stage burst limit. Default: 200 */
   readonly throttlingBurstLimit?: number;
-  /** Create the account-level API Gateway CloudWatch role. Default: true */
+  /** Per-method throttling over the stage's. @default GatewayApi's DEFAULT_METHOD_THROTTLING */
+  readonly methodThrottling?: Readonly<Record<string, MethodThrottle>>;
+  /**
+   * Create the account-level API Gateway CloudWatch role (an account-wide setting: turn off if
+   * the account already has one). Default: true
+   */
   readonly apiGatewayCloudWatchRole?: boolean;
+  /** WAFv2 per-IP rate limit per 5 minutes, or `false` for no web ACL. @default 2000 */
+  readonly wafRateLimitPer5Min?: number | false;
+  /** Name of the API Gateway stage (the first path segment of the URL). @default 'prod' */
+  readonly apiStageName?: string;
+  /** REST API name. @default 'breakwater-gateway' */
+  readonly restApiName?: string;
   /** Worker entry file. Default: <repo>/functions/worker/handler.ts */
   readonly workerEntry?: string;
-  /** Worker memory in MB. Default: 1024 */
+  /** Worker memory in MB. @default 1024 */
   readonly workerMemorySize?: number;
-  /** Worker timeout; the queues' visibility timeout is six times it. Default: 2 minutes */
+  /**
+   * Worker timeout; give the state stack the same (its queues' visibility timeout is six times it).
+   * @default 2 minutes
+   */
   readonly workerTimeout?: Duration;
+  /**
+   * Executions reserved for the worker; at least the two queues' maximum concurrencies together.
+   * @default undefined — no reservation
+   */
+  readonly workerReservedConcurrency?: number;
   /** Concurrent worker invocations for the high-priority queue (2..1000). Default: 20 */
   readonly highPriorityMaxConcurrency?: number;
   /** Concurrent worker invocations for the normal-priority queue (2..1000). Default: 5 */
   readonly normalPriorityMaxConcurrency?: number;
+  /** CloudWatch namespace of the functions' own metrics. @default 'Breakwater' */
+  readonly metricsNamespace?: string;
+  /** The alarms' thresholds. @default SloAlarms' DEFAULT_SLO_TARGETS */
+  readonly slo?: Partial<SloTargets>;
   /**
-   * Prefix of every secret's name, so two deployments in one account keep apart.
-   * Default: 'breakwater/'
+   * How a new version reaches traffic: 'canary' (10% for 5 minutes, rolled back by the alarms)
+   * or 'allAtOnce' (still rolled back by the alarms).
+   * @default 'canary'
    */
-  readonly secretPrefix?: string;
+  readonly release?: ReleaseStyle;
 }
 
 /**
- * Breakwater: API Gateway REST API -> the gateway Lambda; SQS task queues -> the worker Lambda;
- * DynamoDB for fleet-wide state; Secrets Manager for provider credentials.
+ * Breakwater's stateless half: API Gateway REST API (with WAF) → the gateway Lambda; SQS task
+ * queues → the worker Lambda; both behind a `live` alias that CodeDeploy shifts on release,
+ * with the SLO alarms and the dashboard. Replacing anything here never touches data: that
+ * lives in the {@link StateStack}.
  */
 export class GatewayStack extends Stack {
   readonly gateway: GatewayFunction;
   readonly worker: WorkerFunction;
   readonly api: GatewayApi;
-  readonly tables: StateTables;
-  readonly queues: TaskQueues;
-  readonly secrets: ProviderSecrets;
+  readonly alarms: SloAlarms;
+  readonly dashboard: GatewayDashboard;
 
-  constructor(scope: Construct, id: string, props: GatewayStackProps = {}) {
+  constructor(scope: Construct, id: string, props: GatewayStackProps) {
     super(scope, id, {
-      description: 'Breakwater: OpenAI-compatible resilient LLM gateway (API Gateway + Lambda, SQS task worker, DynamoDB state)',
+      description: 'Breakwater: OpenAI-compatible resilient LLM gateway (API Gateway + Lambda, SQS task worker)',
       ...props,
     });
+    const { state } = props;
 
     this.gateway = new GatewayFunction(this, 'Gateway', {
       entry: props.entry,
@@ -125,55 +154,88 @@ export class GatewayStack extends Stack {
       memorySize: props.memorySize,
       timeout: props.gatewayTimeout,
       logRetention: props.logRetention,
+      reservedConcurrency: props.gatewayReservedConcurrency,
+      metricsNamespace: props.metricsNamespace,
     });
+    const highMax = props.highPriorityMaxConcurrency ?? DEFAULT_HIGH_MAX_CONCURRENCY;
+    const normalMax = props.normalPriorityMaxConcurrency ?? DEFAULT_NORMAL_MAX_CONCURRENCY;
+    if (props.workerReservedConcurrency !== undefined && props.workerReservedConcurrency < highMax + normalMax) {
+      // Below that, SQS pollers would be throttled by Lambda and messages bounced towards the DLQ.
+      throw new Error(
+        `workerReservedConcurrency (${props.workerReservedConcurrency}) must be at least the queues' maximum concurrencies together (${highMax} + ${normalMax})`,
+      );
+    }
     this.worker = new WorkerFunction(this, 'Worker', {
       entry: props.workerEntry,
       configPath: props.configPath,
       memorySize: props.workerMemorySize,
       timeout: props.workerTimeout,
       logRetention: props.logRetention,
+      reservedConcurrency: props.workerReservedConcurrency,
+      metricsNamespace: props.metricsNamespace,
     });
+    if (props.workerTimeout && props.workerTimeout.toSeconds() * 6 > state.queues.visibilityTimeout.toSeconds()) {
+      throw new Error('the state stack was given a shorter workerTimeout than the worker: pass both the same one');
+    }
     const gatewayFn = this.gateway.function;
     const workerFn = this.worker.function;
 
-    this.tables = new StateTables(this, 'State');
-    this.tables.grantTo(gatewayFn, GATEWAY_TABLE_GRANTS);
-    this.tables.grantTo(workerFn, WORKER_TABLE_GRANTS);
-
-    const needs = readConfigNeeds(this.gateway.configPath);
-    this.secrets = new ProviderSecrets(this, 'Secrets', { needs, prefix: props.secretPrefix ?? DEFAULT_SECRET_PREFIX });
+    state.tables.grantTo(gatewayFn, GATEWAY_TABLE_GRANTS);
+    state.tables.grantTo(workerFn, WORKER_TABLE_GRANTS);
     for (const fn of [gatewayFn, workerFn]) {
-      this.secrets.grantCredentialsRead(fn);
-      fn.addEnvironment(SECRET_PREFIX_ENV, this.secrets.prefix);
-      if (needs.bedrock) grantBedrockInvoke(fn);
+      state.secrets.grantCredentialsRead(fn);
+      fn.addEnvironment(SECRET_PREFIX_ENV, state.secrets.prefix);
+      if (state.needs.bedrock) grantBedrockInvoke(fn);
     }
-    this.secrets.grantCallbackSigningRead(workerFn);
+    state.secrets.grantCallbackSigningRead(workerFn);
+    state.secrets.grantToolTokenKeyRead(gatewayFn);
 
-    this.queues = new TaskQueues(this, 'Tasks', { workerTimeout: this.worker.timeout });
-    this.worker.addQueue({
-      queue: this.queues.high.queue,
-      maxConcurrency: props.highPriorityMaxConcurrency ?? DEFAULT_HIGH_MAX_CONCURRENCY,
-    });
-    this.worker.addQueue({
-      queue: this.queues.normal.queue,
-      maxConcurrency: props.normalPriorityMaxConcurrency ?? DEFAULT_NORMAL_MAX_CONCURRENCY,
-    });
-    for (const queue of this.queues.queues) queue.grantSendMessages(gatewayFn);
+    const { high, normal } = state.queues;
+    this.worker.addQueue({ queue: high.queue, maxConcurrency: highMax });
+    this.worker.addQueue({ queue: normal.queue, maxConcurrency: normalMax });
+    for (const queue of state.queues.queues) queue.grantSendMessages(gatewayFn);
     for (const fn of [gatewayFn, workerFn]) {
-      fn.addEnvironment(QUEUE_ENV.HIGH_URL, this.queues.high.queue.queueUrl);
-      fn.addEnvironment(QUEUE_ENV.NORMAL_URL, this.queues.normal.queue.queueUrl);
-      fn.addEnvironment(DLQ_ENV.HIGH_URL, this.queues.high.deadLetterQueue.queueUrl);
-      fn.addEnvironment(DLQ_ENV.NORMAL_URL, this.queues.normal.deadLetterQueue.queueUrl);
+      fn.addEnvironment(QUEUE_ENV.HIGH_URL, high.queue.queueUrl);
+      fn.addEnvironment(QUEUE_ENV.NORMAL_URL, normal.queue.queueUrl);
     }
     workerFn.addEnvironment(QUEUE_ENV.MAX_RECEIVE_COUNT, String(MAX_RECEIVE_COUNT));
 
     this.api = new GatewayApi(this, 'Api', {
-      handler: gatewayFn,
+      handler: this.gateway.alias,
       integrationTimeout: Duration.millis(this.gateway.timeouts.integrationTimeoutMs),
+      stageName: props.apiStageName,
+      restApiName: props.restApiName,
       throttlingRateLimit: props.throttlingRateLimit,
       throttlingBurstLimit: props.throttlingBurstLimit,
+      methodThrottling: props.methodThrottling,
       accessLogRetention: props.logRetention,
       cloudWatchRole: props.apiGatewayCloudWatchRole,
+      webAcl: props.wafRateLimitPer5Min === false ? false : { rateLimitPer5Min: props.wafRateLimitPer5Min },
+    });
+
+    this.alarms = new SloAlarms(this, 'Alarms', {
+      topic: state.alarmTopic,
+      api: this.api.api,
+      gateway: this.gateway.alias,
+      worker: this.worker.alias,
+      queues: state.queues,
+      targets: props.slo,
+    });
+    const release = new CanaryRelease(this, 'Release', {
+      functions: {
+        Gateway: { alias: this.gateway.alias, rollbackAlarms: this.alarms.gatewayRollbackAlarms },
+        Worker: { alias: this.worker.alias, rollbackAlarms: this.alarms.workerRollbackAlarms },
+      },
+      style: props.release ?? 'canary',
+    });
+    this.dashboard = new GatewayDashboard(this, 'Dashboard', {
+      dashboardName: `${this.stackName}-slo`,
+      api: this.api.api,
+      gateway: this.gateway.alias,
+      worker: this.worker.alias,
+      queues: state.queues,
+      alarms: this.alarms,
+      metricsNamespace: props.metricsNamespace ?? 'Breakwater',
     });
 
     new CfnOutput(this, 'GatewayUrl', {
@@ -192,26 +254,14 @@ export class GatewayStack extends Stack {
       description: 'Name of the task worker Lambda function',
       value: workerFn.functionName,
     });
-    for (const [tableId, table] of Object.entries(this.tables.tables)) {
-      new CfnOutput(this, OUTPUTS.tableName(tableId), {
-        description: `DynamoDB table "${tableId}" (${TABLES[tableId as keyof typeof TABLES].envVar})`,
-        value: table.tableName,
-      });
-    }
-    const queueOutputs: Array<[string, string, string]> = [
-      [OUTPUTS.QUEUE_HIGH_URL, this.queues.high.queue.queueUrl, 'High-priority task queue URL'],
-      [OUTPUTS.QUEUE_NORMAL_URL, this.queues.normal.queue.queueUrl, 'Normal-priority task queue URL'],
-      [OUTPUTS.QUEUE_HIGH_ARN, this.queues.high.queue.queueArn, 'High-priority task queue ARN'],
-      [OUTPUTS.QUEUE_NORMAL_ARN, this.queues.normal.queue.queueArn, 'Normal-priority task queue ARN'],
-      [OUTPUTS.DLQ_HIGH_URL, this.queues.high.deadLetterQueue.queueUrl, 'High-priority dead-letter queue URL'],
-      [OUTPUTS.DLQ_NORMAL_URL, this.queues.normal.deadLetterQueue.queueUrl, 'Normal-priority dead-letter queue URL'],
-      [OUTPUTS.DLQ_HIGH_ARN, this.queues.high.deadLetterQueue.queueArn, 'High-priority DLQ ARN (StartMessageMoveTask source)'],
-      [OUTPUTS.DLQ_NORMAL_ARN, this.queues.normal.deadLetterQueue.queueArn, 'Normal-priority DLQ ARN (StartMessageMoveTask source)'],
-    ];
-    for (const [outputId, value, description] of queueOutputs) new CfnOutput(this, outputId, { description, value });
-    new CfnOutput(this, OUTPUTS.SECRET_PREFIX, {
-      description: 'Prefix of the provider credential secrets (set them with aws secretsmanager put-secret-value)',
-      value: this.secrets.prefix,
+
+    suppressGatewayFindings({
+      gatewayFunction: this.gateway,
+      workerFunction: this.worker,
+      api: this.api,
+      release,
+      secrets: state.secrets,
+      needs: state.needs,
     });
   }
 }

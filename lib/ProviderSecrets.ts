@@ -8,6 +8,8 @@ import type { ConfigNeeds } from './configNeeds.js';
 export const DEFAULT_SECRET_PREFIX = 'breakwater/';
 /** Mirrors shared/callbacks' `callbackSigningSecretName`: `callback-signing/<tenant>`. */
 export const CALLBACK_SIGNING_SECRET_PATH = 'callback-signing/';
+/** Mirrors shared/tools/connections: the data key users' OAuth tokens are encrypted under. */
+export const TOOL_TOKEN_KEY_SECRET = 'tool-token-key';
 /** Secrets Manager's name alphabet. */
 const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]+$/;
 
@@ -26,7 +28,8 @@ export interface ProviderSecretsProps {
  * unavailable ("credential is not set") and falls back, instead of sending a made-up key
  * upstream. Set the real value with
  * `aws secretsmanager put-secret-value --secret-id breakwater/<credential> --secret-string '{"api_key":"..."}'`.
- * Credential secrets are retained when the stack goes: they hold keys someone pasted by hand.
+ * Every secret is retained when the stack goes: credentials hold keys someone pasted by hand,
+ * signing secrets are configured at the tenants' receivers.
  */
 export class ProviderSecrets extends Construct {
   readonly prefix: string;
@@ -34,6 +37,8 @@ export class ProviderSecrets extends Construct {
   readonly credentials: ReadonlyMap<string, Secret>;
   /** Tenant → its generated callback signing secret. */
   readonly callbackSigning: ReadonlyMap<string, Secret>;
+  /** The data key of users' OAuth tokens, when a tool service connects on behalf of users. */
+  readonly toolTokenKey?: Secret;
 
   constructor(scope: Construct, id: string, props: ProviderSecretsProps) {
     super(scope, id);
@@ -79,15 +84,35 @@ export class ProviderSecrets extends Construct {
             excludePunctuation: true,
             passwordLength: 64,
           },
+          // Tenants configured their receivers with it; and a deleted secret's name stays taken
+          // for its recovery window, which would fail the next deploy of the stage.
+          removalPolicy: RemovalPolicy.RETAIN,
         }),
       );
     }
     this.callbackSigning = callbackSigning;
+
+    if (props.needs.userConnections) {
+      // 64 random characters under `key` (hashed to the AES-256 key by the gateway); `key_id`
+      // is kept with each encrypted item, so a later key can be added without losing the old.
+      this.toolTokenKey = new Secret(this, 'ToolTokenKey', {
+        secretName: `${this.prefix}${TOOL_TOKEN_KEY_SECRET}`,
+        description: "Breakwater: the data key users' OAuth tokens are encrypted under (AES-256-GCM).",
+        generateSecretString: { secretStringTemplate: '{"key_id":"v1"}', generateStringKey: 'key', passwordLength: 64, excludePunctuation: true },
+        // Losing it loses every stored connection: users would all have to connect again.
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
+    }
   }
 
   /** Read access (GetSecretValue, DescribeSecret) to every provider credential secret. */
   grantCredentialsRead(grantee: IGrantable): void {
     for (const secret of this.credentials.values()) secret.grantRead(grantee);
+  }
+
+  /** Read access to the token data key (only the gateway, which serves connections and tool calls, needs it). */
+  grantToolTokenKeyRead(grantee: IGrantable): void {
+    this.toolTokenKey?.grantRead(grantee);
   }
 
   /**
@@ -99,16 +124,19 @@ export class ProviderSecrets extends Construct {
       new PolicyStatement({
         effect: Effect.ALLOW,
         actions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
-        resources: [
-          Stack.of(this).formatArn({
-            service: 'secretsmanager',
-            resource: 'secret',
-            resourceName: `${this.prefix}${CALLBACK_SIGNING_SECRET_PATH}*`,
-            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-          }),
-        ],
+        resources: [this.callbackSigningArnPattern()],
       }),
     );
+  }
+
+  /** Every callback signing secret's ARN, by name prefix: `...:secret:<prefix>callback-signing/*`. */
+  callbackSigningArnPattern(): string {
+    return Stack.of(this).formatArn({
+      service: 'secretsmanager',
+      resource: 'secret',
+      resourceName: `${this.prefix}${CALLBACK_SIGNING_SECRET_PATH}*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
   }
 }
 

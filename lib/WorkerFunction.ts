@@ -60,8 +60,7 @@ export class WorkerFunction extends BreakwaterNodejsFunction {
         `maxConcurrency must be an integer from ${MIN_MAX_CONCURRENCY} to ${MAX_MAX_CONCURRENCY} (Lambda's limits), got ${maxConcurrency}`,
       );
     }
-    this.function.addEventSource(
-      new SqsEventSource(source.queue, { batchSize: 10, reportBatchItemFailures: true, maxConcurrency }),
-    );
+    // On the alias: a release shifts queue traffic between versions like API traffic.
+    this.alias.addEventSource(new SqsEventSource(source.queue, { batchSize: 10, reportBatchItemFailures: true, maxConcurrency }));
   }
 }

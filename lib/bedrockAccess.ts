@@ -8,14 +8,12 @@ import { PolicyStatement, type IGrantable } from 'aws-cdk-lib/aws-iam';
  * No streaming action: the provider calls Converse, not ConverseStream.
  */
 export function grantBedrockInvoke(grantee: IGrantable): void {
-  grantee.grantPrincipal.addToPrincipalPolicy(
-    new PolicyStatement({
-      actions: ['bedrock:InvokeModel'],
-      resources: [
-        `arn:${Aws.PARTITION}:bedrock:*::foundation-model/*`,
-        `arn:${Aws.PARTITION}:bedrock:*:${Aws.ACCOUNT_ID}:inference-profile/*`,
-        `arn:${Aws.PARTITION}:bedrock:*:${Aws.ACCOUNT_ID}:application-inference-profile/*`,
-      ],
-    }),
-  );
+  grantee.grantPrincipal.addToPrincipalPolicy(new PolicyStatement({ actions: ['bedrock:InvokeModel'], resources: [...BEDROCK_RESOURCES] }));
 }
+
+/** Foundation models, and this account's inference profiles, in any region. */
+export const BEDROCK_RESOURCES: readonly string[] = [
+  `arn:${Aws.PARTITION}:bedrock:*::foundation-model/*`,
+  `arn:${Aws.PARTITION}:bedrock:*:${Aws.ACCOUNT_ID}:inference-profile/*`,
+  `arn:${Aws.PARTITION}:bedrock:*:${Aws.ACCOUNT_ID}:application-inference-profile/*`,
+];

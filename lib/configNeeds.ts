@@ -14,9 +14,11 @@ export interface ConfigNeeds {
   readonly bedrock: boolean;
   /** Tenants named in the config, sorted (each gets a callback signing secret). */
   readonly tenants: readonly string[];
+  /** True when a tool service connects on behalf of users (`oauth_user`): the token data key secret is needed. */
+  readonly userConnections: boolean;
 }
 
-export const NO_CONFIG_NEEDS: ConfigNeeds = { credentials: [], bedrock: false, tenants: [] };
+export const NO_CONFIG_NEEDS: ConfigNeeds = { credentials: [], bedrock: false, tenants: [], userConnections: false };
 
 /**
  * Reads what the stack must provide from a parsed config. The config is compiled with the same
@@ -35,10 +37,17 @@ export function configNeeds(raw: unknown, source = 'config'): ConfigNeeds {
   for (const route of compiled.routes.values()) {
     if (leaves(route).some((target) => target.provider.type === 'bedrock')) bedrock = true;
   }
+  // Tool services' and MCP servers' credentials are secrets like providers' (SigV4 needs none).
+  let userConnections = false;
+  for (const { auth } of [...compiled.services.values(), ...compiled.mcpServers.values()]) {
+    if ('secret' in auth) credentials.add(auth.secret);
+    if (auth.type === 'oauth_user') userConnections = true;
+  }
   return {
     credentials: [...credentials].sort(),
     bedrock,
     tenants: [...compiled.tenants.keys()].sort(),
+    userConnections,
   };
 }
 

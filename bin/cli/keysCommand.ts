@@ -45,6 +45,8 @@ const SUBCOMMANDS = {
     name: { type: 'string' },
     'expires-in': { type: 'string' },
     policy: { type: 'string' },
+    /** An admin key: its policy's `role` is `admin` (the operator console, `/v1/admin/...`). */
+    admin: { type: 'boolean' },
     config: { type: 'string' },
   },
   list: { ...COMMON, tenant: { type: 'string' }, json: { type: 'boolean' } },
@@ -86,7 +88,8 @@ export async function keysCommand(args: readonly string[], deps: KeysCommandDeps
       const tenant = requiredString(values.tenant, 'tenant', 'create');
       const label = optionalString(values.name, 'name');
       const expiresInSeconds = durationOption(values['expires-in'], 'expires-in', { allowZero: false });
-      const policy = policyOption(values.policy);
+      const given = policyOption(values.policy);
+      const policy = values.admin === true ? { ...given, role: 'admin' as const } : given;
       const config = await deps.configTenants(optionalString(values.config, 'config'));
       if (!config.tenants.has(tenant)) {
         const known = [...config.tenants].map((name) => `"${name}"`).join(', ') || 'none';
@@ -97,7 +100,7 @@ export async function keysCommand(args: readonly string[], deps: KeysCommandDeps
       }
       const store = deps.openStore({ table });
       const { key, record } = await store.create({ tenant, name: label, expiresInSeconds, policy });
-      deps.io.err(`Created key ${record.prefix} for tenant "${record.tenant}"${describe(record)}.`);
+      deps.io.err(`Created ${record.policy.role === 'admin' ? 'admin ' : ''}key ${record.prefix} for tenant "${record.tenant}"${describe(record)}.`);
       deps.io.err('This is the only time the key is shown: store it now (it is the last line below).');
       deps.io.out(key);
       return 0;

@@ -2,6 +2,9 @@ import { loadConfigFile } from '../../shared/config';
 import { isConfigError } from '../../shared/config/ConfigError';
 import { isKeyStoreError, type KeyStore } from '../../shared/keys';
 import { createSqsClient } from '../../shared/queue';
+import { createDynamoClients } from '../../shared/stores/dynamo';
+import { DynamoApprovalStore } from '../../shared/tools/approvals';
+import { approvalsCommand } from './approvalsCommand';
 import { dlqCommand } from './dlqCommand';
 import { keysCommand, type CliIo } from './keysCommand';
 import { openKeyStore, storeTarget, type StoreTarget } from './openKeyStore';
@@ -45,6 +48,19 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
           const sqs = createSqsClient({ endpoint: env.AWS_ENDPOINT_URL_SQS });
           cleanups.push(() => sqs.destroy());
           return sqs;
+        },
+      });
+    }
+    if (command === 'approvals') {
+      return await approvalsCommand(rest, {
+        io,
+        env,
+        now: deps.now ?? Date.now,
+        openStore: (table) => {
+          target = { ...storeTarget(env), tableName: table };
+          const clients = createDynamoClients({ endpoint: target.endpoint });
+          cleanups.push(() => clients.client.destroy());
+          return new DynamoApprovalStore(clients.doc, table);
         },
       });
     }

@@ -5,11 +5,12 @@ export const MAIN_USAGE = `Usage: breakwater <command> [options]
 Commands:
   keys      create, list, revoke and rotate virtual keys
   dlq       redrive a dead-letter queue of tasks
+  approvals list, approve and reject tool calls held for a person
 
-Run "breakwater keys --help" or "breakwater dlq --help" for details.`;
+Run "breakwater <command> --help" for details.`;
 
 export const KEYS_USAGE = `Usage:
-  breakwater keys create --tenant <tenant> [--name <name>] [--expires-in <30d>] [--policy '<json>'] [--config <file>]
+  breakwater keys create --tenant <tenant> [--name <name>] [--expires-in <30d>] [--policy '<json>'] [--admin] [--config <file>]
   breakwater keys list [--tenant <tenant>] [--json]
   breakwater keys revoke <key or display prefix>
   breakwater keys rotate <key or display prefix> --grace <1h> [--expires-in <30d>]
@@ -20,6 +21,7 @@ Options for every subcommand:
 
 Durations: 90s, 15m, 1h, 30d, 2w, or combined (1h30m); --grace also takes 0.
 --policy takes the tenant fields of the config file, e.g. '{"rpm_limit":60,"allowed_models":["gpt-4o-mini"]}'.
+--admin makes an admin key (policy role "admin"): the operator console and /v1/admin/... accept it.
 create refuses a tenant the gateway's config lacks (its key would be refused): the config is
 --config, else $BREAKWATER_CONFIG, else ./breakwater.config.json.
 rotate gives the new key the old key's expiry (unless --expires-in says otherwise).

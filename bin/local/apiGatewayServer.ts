@@ -37,6 +37,9 @@ export interface ApiGatewayServerOptions {
 /** API Gateway's own payload limit; it answers 413 itself before Lambda sees the request. */
 export const API_GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024;
 
+/** An oversized body is read (and dropped) up to this much before the connection is cut. */
+const DRAIN_AT_MOST_BYTES = 4 * API_GATEWAY_MAX_BODY_BYTES;
+
 export interface RunningServer {
   url: string;
   port: number;
@@ -172,21 +175,24 @@ export async function startApiGatewayServer(options: ApiGatewayServerOptions): P
     let size = 0;
     let rejected = false;
     req.on('data', (chunk: Buffer) => {
-      if (rejected) return;
       size += chunk.length;
+      // Past the limit nothing is buffered: the rest is read and dropped, so a client still
+      // sending gets its 413 instead of a reset mid-upload; one that sends far more is cut off.
+      if (size > DRAIN_AT_MOST_BYTES) req.destroy();
       if (size > API_GATEWAY_MAX_BODY_BYTES) {
         rejected = true;
-        const error = { message: `the request body is over ${API_GATEWAY_MAX_BODY_BYTES} bytes`, type: 'invalid_request_error', code: 'payload_too_large' };
-        sendJson(res, 413, { error }, { connection: 'close' });
-        // Stop reading: a 10 MB body is not buffered just to be thrown away.
-        req.destroy();
+        chunks.length = 0;
         return;
       }
       chunks.push(chunk);
     });
     req.on('error', () => res.destroy());
     req.on('end', async () => {
-      if (rejected) return;
+      if (rejected) {
+        const error = { message: `the request body is over ${API_GATEWAY_MAX_BODY_BYTES} bytes`, type: 'invalid_request_error', code: 'payload_too_large' };
+        sendJson(res, 413, { error }, { connection: 'close' });
+        return;
+      }
       const requestId = randomUUID();
       const url = new URL(req.url ?? '/', 'http://localhost');
       const body = size > 0 ? Buffer.concat(chunks).toString('utf8') : null;
@@ -208,6 +214,23 @@ export async function startApiGatewayServer(options: ApiGatewayServerOptions): P
     });
   });
   server.keepAliveTimeout = 65_000;
+  // A request Node's parser refuses (headers over 16 KB, a control character in a header) never
+  // reaches the handler; API Gateway answers such requests itself, in the OpenAI shape the stack
+  // gives its own errors (lib/GatewayApi.ts), so this does too instead of Node's empty reply.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable || error.code === 'ECONNRESET') {
+      socket.destroy();
+      return;
+    }
+    const [status, reason, code, message] =
+      error.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'Request Header Fields Too Large', 'request_header_fields_too_large', 'the request headers are too large']
+        : [400, 'Bad Request', 'invalid_request', 'the request is not valid HTTP'];
+    const body = JSON.stringify({ error: { message, type: 'invalid_request_error', code } });
+    socket.end(
+      `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
+  });
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -13,7 +13,7 @@
  * {@link installAwsLambdaGlobal} never replaces a `streamifyResponse` that already exists, so
  * the deployed bundle always runs on the real runtime's.
  */
-import { PassThrough, Writable, pipeline, type Readable } from 'node:stream';
+import { PassThrough, Writable, type Readable } from 'node:stream';
 import type { Context, StreamifyHandler } from 'aws-lambda';
 
 /** The property the runtime reads to tell a streaming handler from a buffered one. */
@@ -82,8 +82,14 @@ export class LambdaResponseStream extends Writable {
 
   override write(chunk: unknown, encoding?: BufferEncoding | ((error?: Error | null) => void), callback?: (error?: Error | null) => void): boolean {
     // As the runtime: anything but text and bytes is sent as JSON.
-    const data = typeof chunk === 'string' || chunk instanceof Uint8Array ? chunk : JSON.stringify(chunk);
-    this.#beforeFirstWrite();
+    let data = typeof chunk === 'string' || chunk instanceof Uint8Array ? chunk : JSON.stringify(chunk);
+    const prelude = this.#beforeFirstWrite();
+    if (prelude.length > 0) {
+      // The prelude and the first chunk in one write: a buffered answer crosses the wire, and is
+      // parsed on the other side, in one piece instead of three.
+      const first = typeof data === 'string' ? Buffer.from(data, typeof encoding === 'string' ? encoding : 'utf8') : data;
+      data = Buffer.concat([...prelude, first]);
+    }
     return typeof encoding === 'function' ? super.write(data, encoding) : super.write(data, encoding as BufferEncoding, callback);
   }
 
@@ -100,11 +106,14 @@ export class LambdaResponseStream extends Writable {
     return super.end(callback as (() => void) | undefined);
   }
 
-  #beforeFirstWrite(): void {
-    if (this.#started) return;
+  /** What the `_onBeforeFirstWrite` hook writes, once: the runtime writes it before the first chunk. */
+  #beforeFirstWrite(): Uint8Array[] {
+    if (this.#started) return [];
     this.#started = true;
+    const written: Uint8Array[] = [];
     const hook = this._onBeforeFirstWrite;
-    if (typeof hook === 'function') hook((chunk) => void super.write(chunk));
+    if (typeof hook === 'function') hook((chunk) => void written.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk));
+    return written;
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
@@ -220,33 +229,33 @@ export function readHttpIntegrationResponse(wire: Readable, contentType: () => s
 
     const detach = () => {
       settled = true;
-      wire.off('data', onData);
+      // Read in paused mode ('readable'), so once this listener is gone the body starts as a new
+      // stream does: flowing as soon as its reader attaches 'data' or pipes it.
+      wire.off('readable', onReadable);
       wire.off('end', onEnd);
       wire.off('error', onError);
       wire.off('close', onClose);
-      wire.pause();
     };
     const fail = (error: Error) => {
       detach();
       wire.destroy();
       reject(error);
     };
-    /** Hands the rest of the stream to `body` and resolves. */
-    const start = (build: (body: PassThrough) => StreamedHttpResponse, rest: Buffer) => {
-      const body = new PassThrough();
+    /** Resolves with the rest of the stream as the body. */
+    const start = (build: (body: Readable) => StreamedHttpResponse, rest: Buffer) => {
       let response: StreamedHttpResponse;
       try {
-        response = build(body);
+        response = build(wire);
       } catch (error) {
         fail(error as Error);
         return;
       }
       detach();
-      // Never an uncaught 'error' between here and the reader attaching its own listeners.
-      body.on('error', () => {});
-      if (rest.length > 0) body.write(rest);
-      // Errors travel: a function that fails midway destroys the client's body with its error.
-      pipeline(wire, body, () => {});
+      // The body is the wire itself from the delimiter on, not a copy through a second stream.
+      // Errors travel: a function that fails midway destroys the wire, so the client's body, with
+      // its error; never an uncaught one before the reader attaches its own listeners.
+      wire.on('error', () => {});
+      if (rest.length > 0) wire.unshift(rest);
       resolve(response);
     };
 
@@ -292,7 +301,11 @@ export function readHttpIntegrationResponse(wire: Readable, contentType: () => s
       if (!settled) fail(new MalformedStreamingResponseError('the response stream closed before the prelude delimiter'));
     };
 
-    wire.on('data', onData);
+    const onReadable = () => {
+      let chunk: Buffer | null;
+      while (!settled && (chunk = wire.read() as Buffer | null) !== null) onData(chunk);
+    };
+    wire.on('readable', onReadable);
     wire.on('end', onEnd);
     wire.on('error', onError);
     wire.on('close', onClose);

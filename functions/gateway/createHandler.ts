@@ -1,4 +1,4 @@
-import { Logger } from '@aws-lambda-powertools/logger';
+import type { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { finished, type Readable } from 'node:stream';
@@ -7,13 +7,17 @@ import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import httpJsonBodyParser from '@middy/http-json-body-parser';
 import type { APIGatewayProxyEvent, StreamifyHandler } from 'aws-lambda';
 import { messagesErrorShape } from '../../shared/api/messages/anthropicErrors';
+import { exceptToolPaths } from '../../shared/api/tools/exceptToolPaths';
 import type { CompiledConfig } from '../../shared/config';
 import type { SecretSource } from '../../shared/credentials';
 import { GatewayApp, type GatewayServices } from '../../shared/gateway';
 import type { GatewayResponse } from '../../shared/gateway/GatewayApp';
-import { bodySizeLimit, openAiErrorResponder, publishMetrics } from '../../shared/middleware';
+import { createLogger } from '../../shared/logging';
+import { bodySizeLimit, jsonDepthLimit, openAiErrorResponder, publishMetrics, redactResponses } from '../../shared/middleware';
+import type { SecretRedactor } from '../../shared/redaction';
 import { systemClock, systemRandom, type Clock, type RandomSource } from '../../shared/resilience';
 import type { Tracing } from '../../shared/telemetry';
+import { streamingHandler } from './streamResponse';
 
 export interface GatewayHandlerDeps {
   config: CompiledConfig;
@@ -21,7 +25,10 @@ export interface GatewayHandlerDeps {
   services?: GatewayServices;
   clock?: Clock;
   random?: RandomSource;
+  /** @default createLogger(): every line redacted */
   logger?: Logger;
+  /** Cuts the credentials in use out of answers; the secret source feeds it. @default defaultSecretRedactor */
+  redactor?: SecretRedactor;
   /** From {@link loadTracing}: absent off Lambda, so X-Ray's SDK is never loaded there. */
   tracing?: Tracing;
   metrics?: Metrics;
@@ -32,11 +39,11 @@ export type GatewayStreamingHandler = StreamifyHandler<APIGatewayProxyEvent, voi
 
 /**
  * The gateway Lambda: a list of middlewares around {@link GatewayApp}, in Lambda response
- * streaming mode (API Gateway's STREAM transfer mode on every route). Middy calls
+ * streaming mode (API Gateway's STREAM transfer mode on every route). `streamingHandler` calls
  * `awslambda.streamifyResponse` here, so the global must exist first: the Lambda runtime defines
  * it; off Lambda, `installAwsLambdaGlobal()` from bin/local/lambdaStreaming.ts does. After the
- * chain, Middy writes the status and headers as the HTTP prelude and pipes the body (a string
- * for JSON answers and errors, a Readable for SSE) to the response stream.
+ * chain, it writes the status and headers as the HTTP prelude, then the body (a string for JSON
+ * answers and errors, in one write; a Readable for SSE, piped) to the response stream.
  */
 export function createGatewayHandler(deps: GatewayHandlerDeps): GatewayStreamingHandler {
   if (typeof (globalThis as { awslambda?: { streamifyResponse?: unknown } }).awslambda?.streamifyResponse !== 'function') {
@@ -45,7 +52,7 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): GatewayStreaming
         'off Lambda, call installAwsLambdaGlobal() from bin/local/lambdaStreaming.ts before creating it',
     );
   }
-  const logger = deps.logger ?? new Logger({ serviceName: 'breakwater-gateway' });
+  const logger = deps.logger ?? createLogger({ serviceName: 'breakwater-gateway', redactor: deps.redactor });
   const metrics = deps.metrics ?? new Metrics({ namespace: 'Breakwater', serviceName: 'breakwater-gateway' });
   const app = new GatewayApp({
     config: deps.config,
@@ -55,26 +62,31 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): GatewayStreaming
     random: deps.random ?? systemRandom,
     logger,
     metrics,
+    redactor: deps.redactor,
     observer: deps.tracing?.observer,
     onAuthFailure: () => metrics.addMetric('UpstreamAuthFailure', 'Count', 1),
   });
 
-  const handler = middy<APIGatewayProxyEvent, GatewayResponse>({ streamifyResponse: true })
+  // A buffered chain; streamingHandler() writes its answer to Lambda's response stream.
+  const chain = middy<APIGatewayProxyEvent, GatewayResponse>()
     .use(deps.tracing ? [deps.tracing.middleware] : [])
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(publishMetrics(metrics))
     .use(publishMetricsWhenStreamEnds(metrics))
     // Errors in OpenAI's shape, but under /v1/messages in Anthropic's (the Anthropic SDK's error classes).
+    // Before the error responder, so it scans the final answer, errors included (Middy runs `after` and `onError` in reverse).
+    .use(redactResponses({ redactor: deps.redactor }) as MiddlewareObj<APIGatewayProxyEvent, GatewayResponse>)
     .use(openAiErrorResponder(logger, { shapes: [messagesErrorShape] }) as MiddlewareObj<APIGatewayProxyEvent, GatewayResponse>)
     .use(httpHeaderNormalizer())
     .use(bodySizeLimit({ maxBytes: deps.config.settings.max_body_bytes }))
+    // Before the parser: a million nested arrays cost JSON.parse half a second, the scan nothing.
+    .use(exceptToolPaths(jsonDepthLimit()))
     // Content-type is not checked: curl users forget it, and the body must be JSON either way.
     // (The option exists in 6.x's code but not yet in its .d.ts, hence the cast.)
-    .use(httpJsonBodyParser({ disableContentTypeCheck: true } as Parameters<typeof httpJsonBodyParser>[0]))
+    // Not under /v1/tools/: a tool call's body is relayed as the client sent it.
+    .use(exceptToolPaths(httpJsonBodyParser({ disableContentTypeCheck: true } as Parameters<typeof httpJsonBodyParser>[0])))
     .handler(app.handle);
-  // Middy's types describe the chain, `(event, context) => response`; in streaming mode the
-  // function Lambda calls is `(event, responseStream, context)`, marked by streamifyResponse.
-  return handler as unknown as GatewayStreamingHandler;
+  return streamingHandler(chain);
 }
 
 /**

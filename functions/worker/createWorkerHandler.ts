@@ -1,6 +1,7 @@
-import { Logger } from '@aws-lambda-powertools/logger';
+import type { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
+import { createLogger } from '../../shared/logging';
 import { publishMetrics } from '../../shared/middleware/publishMetrics';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
@@ -74,7 +75,7 @@ export interface WorkerHandlerDeps {
  * receives, where it can be looked at; it never fails its batch's other records.
  */
 export function createWorkerHandler(deps: WorkerHandlerDeps) {
-  const logger = deps.logger ?? new Logger({ serviceName: 'breakwater-worker' });
+  const logger = deps.logger ?? createLogger({ serviceName: 'breakwater-worker' });
   const clock = deps.clock ?? systemClock;
   const runner = new TaskRunner({
     store: deps.tasks,

@@ -1,6 +1,6 @@
-import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { loadConfigFile } from '../../shared/config';
+import { createLogger } from '../../shared/logging';
 import { PrefixedSecretSource, SecretsManagerSource } from '../../shared/credentials';
 import { GatewayApp } from '../../shared/gateway';
 import { createServices } from '../../shared/gateway/createServices';
@@ -14,8 +14,10 @@ import { executeTaskWith } from './executeTaskWith';
 import { sendCallbackWith } from './sendCallback';
 
 // Cold start: config, tables and queues are read once; a missing queue URL fails loudly here.
-const logger = new Logger({ serviceName: 'breakwater-worker' });
-const metrics = new Metrics({ namespace: 'Breakwater', serviceName: 'breakwater-worker' });
+// Every line redacted: the credentials read below are cut out (shared/redaction).
+const logger = createLogger({ serviceName: 'breakwater-worker' });
+// The stack sets a namespace per stage (Breakwater/<stage>); npm start keeps 'Breakwater'.
+const metrics = new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'Breakwater', serviceName: 'breakwater-worker' });
 const secrets = new PrefixedSecretSource(new SecretsManagerSource({ logger }), process.env.BREAKWATER_SECRET_PREFIX ?? '');
 const config = await loadConfigFile(process.env.BREAKWATER_CONFIG ?? 'breakwater.config.json');
 void secrets.prefetch(config.credentialNames);

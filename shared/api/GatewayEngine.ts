@@ -3,6 +3,7 @@ import type { CompletionService, StreamedCompletion } from '../gateway/Completio
 import type { GatewayServices } from '../gateway/GatewayServices';
 import type { Principal } from '../gateway/Principal';
 import type { Operation, ProviderAdapter } from '../providers';
+import type { Deadline } from '../resilience';
 import type { RouteNode, TargetNode } from '../routing';
 import type { GatewayResponse } from './chat/sseResponse';
 import type { RouteRequest } from './router';
@@ -35,6 +36,12 @@ export interface GatewayEngine {
   readonly completions: CompletionService;
   authenticate(headers: Readonly<Record<string, string | undefined>>): Promise<Principal>;
   serveCompletion(request: RouteRequest, call: CompletionCall): Promise<GatewayResponse>;
+  /**
+   * A request's deadline (the function's remaining time less its margin, at most
+   * `max_request_ms`), for a door's store and queue calls outside a completion: run them
+   * under `runWithDeadline` and they end by it, as a completion's do.
+   */
+  requestDeadline(context: RouteRequest['context']): Deadline;
   /** The routes a principal may use: its tenant's own, plus `allowed_routes`. */
   allowedRoutes(principal: Principal): Set<string>;
   /**

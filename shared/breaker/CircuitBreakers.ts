@@ -6,7 +6,7 @@ import { isDeadlineCut } from '../stores/boundedCalls';
 import type { BreakerStore } from './BreakerStore';
 import type { ResolvedBreakerConfig } from './config';
 import { MemoryBreakerStore } from './MemoryBreakerStore';
-import { EMPTY_WINDOW, type OutcomeWindow } from './outcomeWindow';
+import { EMPTY_WINDOW, windowTotals, type OutcomeWindow } from './outcomeWindow';
 import {
   BreakerState,
   CLOSED_RECORD,
@@ -147,6 +147,16 @@ export class CircuitBreakers {
   /** Targets this container tracks now (bounded by `maxTargets`). */
   get trackedTargets(): number {
     return this.trackers.size;
+  }
+
+  /**
+   * What this container saw of a target since its breaker last moved: calls and failures in the
+   * last `windowMs` (the operator console's failure rate). Per container, like the window itself;
+   * undefined for a target this container has not called.
+   */
+  localCounts(targetKey: string, windowMs: number): { calls: number; failures: number } | undefined {
+    const tracker = this.trackers.peek(targetKey);
+    return tracker && windowTotals(tracker.window, this.clock.now(), windowMs);
   }
 
   /** Call before each upstream attempt; when allowed, report the attempt's outcome on the permit. */

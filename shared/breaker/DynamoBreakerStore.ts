@@ -81,6 +81,10 @@ export function transitionUpdate(tableName: string, targetKey: string, transitio
   put('open_until', to.state === BreakerState.CLOSED ? undefined : to.openUntil);
   put('probe_until', to.state === BreakerState.HALF_OPEN ? to.probeUntil : undefined);
   put('reason', to.reason);
+  // An operator's force (admin API): written with it, removed by the next transition; left out of
+  // every other write, so the fleet's ordinary transitions stay the same command.
+  if (to.note !== undefined || transition.from.note !== undefined) put('note', to.note);
+  if (to.forcedUntil !== undefined || transition.from.forcedUntil !== undefined) put('forced_until', to.forcedUntil);
   sets.push(`${name('updated_at')} = :now`);
 
   const condition = conditionFor(guardFor(transition), names, values);
@@ -131,6 +135,8 @@ export function recordFromItem(item: Record<string, unknown>): BreakerRecord {
     version: num(item, 'version'),
     trips: typeof item.trips === 'number' ? item.trips : 0,
     ...(typeof item.reason === 'string' ? { reason: item.reason as TransitionReason } : {}),
+    ...(typeof item.note === 'string' ? { note: item.note } : {}),
+    ...(typeof item.forced_until === 'number' ? { forcedUntil: item.forced_until } : {}),
   };
   if (state === BreakerState.CLOSED) return { state, ...base };
   const open = { ...base, openedAt: num(item, 'opened_at'), openUntil: num(item, 'open_until') };

@@ -17,6 +17,10 @@ export const TransitionReason = {
   PROBE_FAILED: 'probe_failed',
   /** The probe got an answer that says nothing about health (a client 4xx): the lease is given back. */
   PROBE_INCONCLUSIVE: 'probe_inconclusive',
+  /** An operator opened the breaker (admin API) until its `openUntil`; then it probes as usual. */
+  FORCED_OPEN: 'forced_open',
+  /** An operator closed the breaker (admin API); it does not trip until its `forcedUntil`. */
+  FORCED_CLOSED: 'forced_closed',
 } as const;
 export type TransitionReason = (typeof TransitionReason)[keyof typeof TransitionReason];
 
@@ -29,6 +33,10 @@ interface RecordBase {
   /** Trips since the last successful probe; sets the cooldown (doubled per trip). */
   trips: number;
   reason?: TransitionReason;
+  /** An operator's words on a forced transition (who and why); dropped by the next transition. */
+  note?: string;
+  /** Epoch ms: a breaker forced closed stays closed, whatever the outcomes, until then. */
+  forcedUntil?: number;
 }
 
 export interface ClosedRecord extends RecordBase {

@@ -119,6 +119,8 @@ export function afterOutcome({ record, window, outcome, probe, now, config }: Ou
   // Open or half-open in this container's view: the breaker already moved while this call ran,
   // so the outcome says nothing new.
   if (record.state !== BreakerState.CLOSED) return { window };
+  // An operator forced it closed (a flaky upstream that is still the best there is): no trip until then.
+  if (record.forcedUntil !== undefined && now < record.forcedUntil) return { window };
 
   switch (outcome.kind) {
     case 'ignored':

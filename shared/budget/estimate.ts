@@ -1,14 +1,13 @@
-import { costInPicoUsd, PICO_PER_USD } from './cost';
-import type { PriceTable } from './prices';
+import { IMAGE_PART_TYPES } from './imageTokens';
 import { isRecord } from './usage';
 
 /**
- * The most a request can cost, known before the upstream is called: that is what gets reserved.
- * Output is bounded exactly (max_tokens, else the model's ceiling). Input has no tokenizer here,
- * so it is over-estimated on purpose: ~4 characters a token (English averages a little more),
- * every non-ASCII code unit a whole token (CJK and emoji run close to one token a character),
- * plus per-message and per-request overheads. An estimate that is still short only shrinks the
- * margin: settle records the real cost whatever the estimate said.
+ * A request's likely size, known before the upstream is called, for what needs a guess rather
+ * than a bound (the tokens-per-minute limit, `count_tokens`, a cut stream's usage). Input has no
+ * tokenizer here, so it is over-estimated on purpose: ~4 characters a token (English averages a
+ * little more), every non-ASCII code unit a whole token (CJK and emoji run close to one token a
+ * character), plus per-message and per-request overheads. Spend reservations need a true upper
+ * bound instead: see requestBound.ts.
  */
 
 /** Role markers and separators around each message; OpenAI documents 3-4, rounded well up. */
@@ -21,7 +20,6 @@ export const REQUEST_OVERHEAD_TOKENS = 16;
  */
 export const IMAGE_TOKENS = 2_000;
 const CHARS_PER_TOKEN = 4;
-const IMAGE_PART_TYPES = new Set(['image_url', 'image', 'input_image']);
 
 /** Text "units": an ASCII character is one, anything else a whole token (4). */
 function textUnits(text: string): number {
@@ -81,48 +79,4 @@ export function requestedOutputTokens(body: Readonly<Record<string, unknown>>): 
     if (typeof value === 'number' && Number.isFinite(value) && value > 0) return Math.ceil(value);
   }
   return undefined;
-}
-
-export interface WorstCase {
-  /** The dearest candidate's worst case, in picodollars (exact). */
-  picoUsd: number;
-  usd: number;
-  /** The most tokens (input + output) any candidate can use: what the user token cap reserves. */
-  tokens: number;
-  inputTokens: number;
-  /** The candidate that set `picoUsd`. */
-  model: string;
-}
-
-/**
- * The worst case over every model the route may call. Input tokens are priced at the dearer of
- * the input and cache-write prices (any of them may be written to a cache), output at max_tokens
- * (or the model's ceiling) times `n` choices.
- */
-export function worstCaseEstimate(
-  body: Readonly<Record<string, unknown>>,
-  candidateModels: readonly string[],
-  prices: PriceTable,
-): WorstCase {
-  const inputTokens = estimateInputTokens(body);
-  const isEmbedding = !Array.isArray(body.messages) && body.input !== undefined;
-  const choices = typeof body.n === 'number' && Number.isInteger(body.n) && body.n > 1 ? body.n : 1;
-  const requested = requestedOutputTokens(body);
-  const models =
-    candidateModels.length > 0 ? candidateModels : [typeof body.model === 'string' ? body.model : ''];
-
-  const perModel = models.map((model) => {
-    const price = prices.priceOf(model);
-    const output = isEmbedding ? 0 : (requested ?? price.max_output_tokens) * choices;
-    const input = price.cache_write > price.input ? { input: 0, cacheWrite: inputTokens } : { input: inputTokens, cacheWrite: 0 };
-    return { model, picoUsd: costInPicoUsd({ ...input, cacheRead: 0, output }, price), tokens: inputTokens + output };
-  });
-  const dearest = perModel.reduce((worst, entry) => (entry.picoUsd > worst.picoUsd ? entry : worst));
-  return {
-    picoUsd: dearest.picoUsd,
-    usd: dearest.picoUsd / PICO_PER_USD,
-    tokens: Math.max(...perModel.map((entry) => entry.tokens)),
-    inputTokens,
-    model: dearest.model,
-  };
 }

@@ -8,9 +8,21 @@ export {
   MESSAGE_OVERHEAD_TOKENS,
   REQUEST_OVERHEAD_TOKENS,
   requestedOutputTokens,
-  worstCaseEstimate,
-  type WorstCase,
 } from './estimate';
+export { DEFAULT_MAX_IMAGE_TOKENS, IMAGE_PART_TYPES, maxImageTokens } from './imageTokens';
+export { inputTokenBound, measureInput, TOOL_USE_OVERHEAD_TOKENS, type InputMeasure } from './inputBound';
+export { limitOutput, withOutputLimits } from './outputLimits';
+export {
+  fitToBudget,
+  leastCase,
+  MIN_OUTPUT_TOKENS,
+  outputLimitOf,
+  outputLimitsOf,
+  worstCaseEstimate,
+  type CandidateBound,
+  type CostCandidate,
+  type WorstCase,
+} from './requestBound';
 export { budgetPolicySchema, needsLedger, type BudgetPolicy } from './policy';
 export {
   BUILT_IN_PRICES,
@@ -25,9 +37,14 @@ export {
 export {
   ALERT_SHARE,
   BUDGET_ALERT_METRIC,
+  dayAttribute,
+  dayCapAttribute,
   MONTH_ATTRIBUTE,
   SpendGuard,
+  spendKey,
   TOKENS_ATTRIBUTE,
+  USAGE_ABOVE_BOUND_METRIC,
+  type Fit,
   type Reservation,
   type ReserveInput,
   type SettleResult,

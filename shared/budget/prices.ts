@@ -11,8 +11,13 @@ export interface ModelPrice {
   max_output_tokens: number;
 }
 
-/** Used for a model whose output ceiling nobody stated. */
-export const DEFAULT_MAX_OUTPUT_TOKENS = 16_384;
+/**
+ * Used for a model whose output ceiling nobody stated. A capped request is sent at most this
+ * many output tokens, so it must be one every model accepts: 4,096 is the smallest ceiling of
+ * any current chat model (gpt-4-turbo, Claude 3 Opus). State `max_output_tokens` in `prices`
+ * to allow a model more.
+ */
+export const DEFAULT_MAX_OUTPUT_TOKENS = 4_096;
 
 const usdPerMillion = z.number().min(0).max(100_000);
 

@@ -4,6 +4,7 @@ import type { CacheConfig } from '../cache/cacheConfig';
 import type { KeyPolicy } from '../keys/keyPolicy';
 import { RETRYABLE_STATUSES } from '../resilience/classify';
 import { leaves, type GroupNode, type ResolvedRetry, type RouteNode, type TargetNode } from '../routing/routePlan';
+import type { McpServerConfig } from '../mcp/mcpConfig';
 import type { ServiceConfig } from '../tools/serviceConfig';
 import { ConfigError, formatPath, type ConfigIssue } from './ConfigError';
 import {
@@ -44,6 +45,8 @@ export interface CompiledConfig {
   settings: Settings;
   /** Tool proxy services by name, as validated (defaults applied). */
   services: ReadonlyMap<string, ServiceConfig>;
+  /** Remote MCP servers by name (their tools are `<name>__<tool>` on `/mcp`). */
+  mcpServers: ReadonlyMap<string, McpServerConfig>;
   /** Every secret the config names (providers' credentials, tenants' own keys): prefetched at cold start. */
   credentialNames: readonly string[];
 }
@@ -242,7 +245,8 @@ export function compileConfig(raw: unknown, source = 'config'): CompiledConfig {
   }
   for (const tenant of tenants.values()) for (const name of Object.values(tenant.policy.credential_overrides ?? {})) credentialNames.add(name);
   const services = new Map(Object.entries(config.services));
-  return { routes, routeOptions, tenants, services, prices: config.prices, settings: config.settings, credentialNames: [...credentialNames] };
+  const mcpServers = new Map(Object.entries(config.mcp_servers));
+  return { routes, routeOptions, tenants, services, mcpServers, prices: config.prices, settings: config.settings, credentialNames: [...credentialNames] };
 }
 
 export async function loadConfigFile(path: string): Promise<CompiledConfig> {

@@ -3,6 +3,8 @@ import { circuitBreakerConfigSchema } from '../breaker/config';
 import { pricesSchema } from '../budget/prices';
 import { cacheConfigSchema } from '../cache/cacheConfig';
 import { keyPolicySchema } from '../keys/keyPolicy';
+import { virtualKeyProblem } from '../keys/virtualKey';
+import { mcpServerSchema } from '../mcp/mcpConfig';
 import { serviceSchema } from '../tools/serviceConfig';
 
 /**
@@ -165,8 +167,19 @@ export const PROVIDER_TYPES: readonly ProviderType[] = ['openai', 'anthropic', '
 export const tenantSchema = keyPolicySchema.extend({
   /** The route used when the request names none. */
   route: z.string().min(1),
-  /** Plain virtual keys: used as they are, and seeded into the local key store. */
-  keys: z.array(z.string().min(16, 'virtual keys are at least 16 characters')).default([]),
+  /**
+   * Plain virtual keys: used as they are, and seeded into the local key store. At least 32
+   * characters, random after their first 8: logs show only a short prefix (shared/keys/virtualKey.ts).
+   */
+  keys: z
+    .array(
+      z.string().superRefine((key, ctx) => {
+        const problem = virtualKeyProblem(key);
+        // The message never quotes the key: config errors end up in deploy logs.
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      }),
+    )
+    .default([]),
 });
 
 export const settingsSchema = z.strictObject({
@@ -185,13 +198,30 @@ export const settingsSchema = z.strictObject({
       window_ms: positiveMs.default(10_000),
     })
     .prefault({}),
+  /**
+   * The gateway's public URL (`https://api.example.com/prod`): OAuth connects redirect users to
+   * `<public_base_url>/v1/connections/callback`, which must be registered with each provider.
+   * @default derived from each request's Host and stage
+   */
+  public_base_url: z.url().optional(),
 });
 
 export const configSchema = z.strictObject({
   providers: z.record(z.string().min(1), providerSchema).default({}),
   routes: z.record(z.string().min(1), targetSchema),
   /** Third-party APIs the tool proxy calls for agents (`/v1/tools/<name>/...`), with their credentials. */
-  services: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'a service name: lowercase letters, digits, _ and -'), serviceSchema).default({}),
+  services: z
+    .record(
+      z
+        .string()
+        .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'a service name: lowercase letters, digits, _ and -')
+        // `/v1/connections/callback` is the OAuth redirect target: a service of that name could not be connected.
+        .refine((name) => name !== 'callback', '"callback" is reserved (the OAuth redirect path)'),
+      serviceSchema,
+    )
+    .default({}),
+  /** Remote MCP servers whose tools `/mcp` exposes as `<name>__<tool>`, with their credentials. */
+  mcp_servers: z.record(z.string().regex(/^[a-z0-9][a-z0-9-]{0,30}$/, 'an MCP server name: lowercase letters, digits and -'), mcpServerSchema).default({}),
   tenants: z.record(z.string().min(1), tenantSchema),
   /** USD per million tokens per model, over the built-in price table. */
   prices: pricesSchema.default({}),

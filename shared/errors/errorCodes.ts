@@ -15,6 +15,12 @@ export const ERROR_CODES = {
   unsupported_tool: { status: 400, type: 'invalid_request_error' },
   invalid_api_key: { status: 401, type: 'authentication_error' },
   model_not_allowed: { status: 403, type: 'permission_error' },
+  /** An admin route (`/v1/admin/...`) called with a key whose policy has no `"role": "admin"`. */
+  admin_required: { status: 403, type: 'permission_error' },
+  /** Admin API: no key, target, tenant or task by that name. */
+  admin_not_found: { status: 404, type: 'not_found_error' },
+  /** Admin API: the action does not fit the thing's state (rotating a revoked key, a prefix several keys share). */
+  admin_conflict: { status: 409, type: 'invalid_request_error' },
   /** Tool proxy: the key's policy does not let it call this service, method or path. */
   tool_not_allowed: { status: 403, type: 'permission_error' },
   /** Tool proxy: the call needs scopes the user's connection was not granted. */
@@ -30,6 +36,8 @@ export const ERROR_CODES = {
   approval_not_pending: { status: 409, type: 'invalid_request_error' },
   /** The same key made the same call too many times in the loop window. */
   loop_detected: { status: 429, type: 'rate_limit_error' },
+  /** The tenant or key has made its `daily_tool_calls` for the UTC day; Retry-After says until midnight UTC. */
+  tool_quota_exceeded: { status: 429, type: 'rate_limit_error' },
   unknown_route: { status: 404, type: 'not_found_error' },
   model_not_found: { status: 404, type: 'not_found_error' },
   task_not_found: { status: 404, type: 'not_found_error' },

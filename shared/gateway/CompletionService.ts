@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { costOf } from '../budget/cost';
 import { estimateInputTokens, requestedOutputTokens } from '../budget/estimate';
+import { withOutputLimits } from '../budget/outputLimits';
+import type { CostCandidate } from '../budget/requestBound';
 import type { PriceTable } from '../budget/prices';
 import type { Reservation } from '../budget/SpendGuard';
 import { normalizeGatewayUsage, totalTokens } from '../budget/usage';
@@ -107,11 +109,15 @@ export const RESPONSE_HEADERS = {
   CACHE: 'x-breakwater-cache',
 } as const;
 
-/** Every model a request on this route may be answered by: the dearest sets the worst case. */
-const candidateModelsOf = (route: RouteNode, body: Record<string, unknown>) =>
+/** Every target a request on this route may be answered by: the dearest sets the worst case. */
+const candidateModelsOf = (route: RouteNode, body: Record<string, unknown>): CostCandidate[] =>
   leaves(route)
     .filter((target) => target.weight > 0)
-    .map((target) => target.model ?? String(body.model));
+    .map((target) => ({
+      model: target.model ?? String(body.model),
+      overrideParams: target.overrideParams,
+      ...('default_max_tokens' in target.provider ? { defaultOutputTokens: target.provider.default_max_tokens } : {}),
+    }));
 
 /** USD with enough digits for a sub-cent call, without float noise (0.000135, not 0.00013500000000000003). */
 const usd = (value: number) => String(Number(value.toFixed(9)));
@@ -146,7 +152,7 @@ export class CompletionService {
 
     let result: RouteResult;
     try {
-      result = await executeRoute(route, this.routeRequest(request, body), this.routeDeps());
+      result = await executeRoute(route, this.routeRequest(request, body), this.routeDeps(reservation));
     } catch (error) {
       const stale = await this.failed(request, admission, error, started);
       return { body: stale.body, headers: { ...rateHeaders, ...staleHeaders(stale.ageSeconds) } };
@@ -203,7 +209,7 @@ export class CompletionService {
     const upstreamBody = body;
     let result: RouteResult<PrimedStream>;
     try {
-      result = await executeStreamingRoute(route, this.routeRequest(request, upstreamBody), this.routeDeps());
+      result = await executeStreamingRoute(route, this.routeRequest(request, upstreamBody), this.routeDeps(admission.reservation));
     } catch (error) {
       const stale = await this.failed(request, admission, error, started);
       return replayStream(stale.body, { ...rateHeaders, ...staleHeaders(stale.ageSeconds) });
@@ -275,13 +281,13 @@ export class CompletionService {
             assembler.add(event);
             yield event;
           }
-          parts.push({ model: current.model, usage: partUsage ?? this.boundedUsage(upstreamBody, assembler) });
+          parts.push({ model: current.model, usage: partUsage ?? this.boundedUsage(upstreamBody, assembler, admission.reservation?.outputLimits?.get(current.model)) });
           break;
         } catch (error) {
-          parts.push({ model: current.model, usage: partUsage ?? this.boundedUsage(upstreamBody, assembler) });
+          parts.push({ model: current.model, usage: partUsage ?? this.boundedUsage(upstreamBody, assembler, admission.reservation?.outputLimits?.get(current.model)) });
           if (control.aborted) break;
           const cause = describeStreamFailure(error);
-          const next = recoveredFrom === undefined ? await this.continuation(request, current, assembler, upstreamBody) : undefined;
+          const next = recoveredFrom === undefined ? await this.continuation(request, current, assembler, upstreamBody, admission.reservation) : undefined;
           if (!next) {
             failure = new GatewayError('stream_interrupted', `the stream from ${current.label} broke after its first byte: ${cause}`);
             break;
@@ -303,7 +309,7 @@ export class CompletionService {
       // Left before the end (a client that went away; the upstream is already aborted): settle
       // from what was streamed, never from zero.
       if (!ended) {
-        parts.push({ model: current.model, usage: this.boundedUsage(upstreamBody, assembler) });
+        parts.push({ model: current.model, usage: this.boundedUsage(upstreamBody, assembler, admission.reservation?.outputLimits?.get(current.model)) });
         await finish(499, 'client_closed');
       }
     }
@@ -337,6 +343,7 @@ export class CompletionService {
     broken: RouteResult<PrimedStream>,
     assembler: CompletionAssembler,
     upstreamBody: Record<string, unknown>,
+    reservation?: Reservation,
   ): Promise<{ result: RouteResult<PrimedStream>; trimmedWhitespace: string } | undefined> {
     const { config } = this.deps;
     if (config.routeOptions.get(request.routeName)?.streamRecovery !== 'continue') return undefined;
@@ -345,7 +352,7 @@ export class CompletionService {
     if (!route) return undefined;
     const prefill = prefillRequest(upstreamBody, assembler.partialText);
     try {
-      const result = await executeStreamingRoute(route, this.routeRequest(request, prefill.body), this.routeDeps());
+      const result = await executeStreamingRoute(route, this.routeRequest(request, prefill.body), this.routeDeps(reservation));
       return { result, trimmedWhitespace: prefill.trimmedWhitespace };
     } catch {
       return undefined;
@@ -355,11 +362,11 @@ export class CompletionService {
   /**
    * Without the upstream's usage (a cut stream): the input estimate, and one output token per
    * byte sent (a token is at least a byte) but never more than the `max_tokens` the upstream
-   * was held to. An upper bound, never zero.
+   * was held to (the client's, or the spend hold's `outputLimit`). Never zero.
    */
-  private boundedUsage(body: Record<string, unknown>, assembler: CompletionAssembler): StreamUsage {
+  private boundedUsage(body: Record<string, unknown>, assembler: CompletionAssembler, outputLimit?: number): StreamUsage {
     const prompt = estimateInputTokens(body);
-    const completion = Math.min(assembler.contentBytes, requestedOutputTokens(body) ?? Number.POSITIVE_INFINITY);
+    const completion = Math.min(assembler.contentBytes, requestedOutputTokens(body) ?? Number.POSITIVE_INFINITY, outputLimit ?? Number.POSITIVE_INFINITY);
     return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
   }
 
@@ -500,8 +507,11 @@ export class CompletionService {
     };
   }
 
-  private routeDeps() {
-    const { clock, random, retryBudgets, services, observer, adapterFor } = this.deps;
+  /** With a spend hold, every target is sent the output limit the hold paid for (see withOutputLimits). */
+  private routeDeps(reservation?: Reservation) {
+    const { clock, random, retryBudgets, services, observer } = this.deps;
+    const limits = reservation?.outputLimits;
+    const adapterFor = limits ? (target: TargetNode) => withOutputLimits(this.deps.adapterFor(target), limits) : this.deps.adapterFor;
     return { adapterFor, clock, random, retryBudgets, breakers: services.breakers, observer };
   }
 

@@ -6,6 +6,19 @@ import { chatRoutes } from '../api/chat/routes';
 import type { GatewayResponse } from '../api/chat/sseResponse';
 import type { CompletionCall, GatewayEngine } from '../api/GatewayEngine';
 import { json } from '../api/json';
+import { approvalsRoutes } from '../api/approvals/routes';
+import { adminRoutes } from '../api/admin/routes';
+import { consoleRoutes } from '../api/admin/consoleRoutes';
+import { RecentRequests } from '../admin/RecentRequests';
+import { isOperatorPath, requestSample } from '../admin/requestSample';
+import { mcpRoutes } from '../api/mcp/routes';
+import { CircuitBreakers } from '../breaker/CircuitBreakers';
+import { MemoryBreakerStore } from '../breaker/MemoryBreakerStore';
+import type { McpGateway } from '../mcp/McpGateway';
+import { ToolCallDispatcher } from '../mcp/ToolCallDispatcher';
+import { createServiceAuth } from '../tools/auth/createServiceAuth';
+import type { ServiceAuth } from '../tools/auth/ServiceAuth';
+import { connectionsRoutes } from '../api/connections/routes';
 import { messagesRoutes } from '../api/messages/routes';
 import { modelsRoutes } from '../api/models/routes';
 import { Router, type RouteRequest } from '../api/router';
@@ -17,10 +30,17 @@ import type { CompiledConfig } from '../config';
 import { GatewayError } from '../errors';
 import { parseIdempotencyKey } from '../idempotency/parseIdempotencyKey';
 import { createProvider, type ProviderAdapter, type ProviderDeps } from '../providers';
+import { redactingAdapter } from '../providers/redactingAdapter';
+import { defaultSecretRedactor, registeringSecretSource, type SecretRedactor } from '../redaction';
 import { Deadline, requestBudgetMs, RetryBudgets } from '../resilience';
+import { runWithDeadline } from '../resilience/deadlineScope';
 import { leaves, type AttemptObserver, type RouteNode, type TargetNode } from '../routing';
 import { screenInput } from '../security';
 import type { StreamEvent } from '../stream';
+import { DEFAULT_LOOP_DETECTION, llmLoopFingerprint } from '../tools/limits';
+import { toolRoutes } from '../api/tools/routes';
+import { Approvals } from '../tools/approvals';
+import { ToolProxy } from '../tools/ToolProxy';
 import { Authenticator } from './authenticate';
 import { checkEmbeddingsInputBounds } from './embeddingsInput';
 import { CompletionService, replayStream, type StreamedCompletion } from './CompletionService';
@@ -36,6 +56,8 @@ export interface GatewayAppDeps extends ProviderDeps {
   metrics?: Pick<Metrics, 'addMetric'>;
   observer?: AttemptObserver;
   services?: GatewayServices;
+  /** Fed every credential read and config-file key; cuts them out of upstream answers. @default defaultSecretRedactor */
+  redactor?: SecretRedactor;
 }
 
 export { BREAKWATER_HEADERS };
@@ -49,17 +71,30 @@ export type { GatewayResponse };
  */
 export class GatewayApp implements GatewayEngine {
   readonly completions: CompletionService;
+  /** The tool proxy (`/v1/tools/...`): also what the approvals part runs an approved call with. */
+  readonly tools: ToolProxy;
+  /** Held high-stakes tool calls (`/v1/approvals`); undefined without a state store. */
+  readonly approvals?: Approvals;
   readonly services: GatewayServices;
   readonly config: CompiledConfig;
+  /** This container's last hour of requests, for the operator console's overview. */
+  readonly recentRequests: RecentRequests;
   private readonly auth: Authenticator;
   private readonly adapters = new Map<string, ProviderAdapter>();
   private readonly router: Router;
+  private mcp?: McpGateway;
 
   constructor(private readonly deps: GatewayAppDeps) {
     const { config, clock } = deps;
     this.config = config;
     this.services = deps.services ?? {};
+    // Every credential read (provider keys, BYOK) and every config-file key is redacted from
+    // answers and logs: see shared/redaction/SecretRedactor.ts.
+    const redactor = deps.redactor ?? defaultSecretRedactor;
+    this.deps = { ...deps, redactor, secrets: registeringSecretSource(deps.secrets, redactor) };
+    for (const tenant of config.tenants.values()) for (const key of tenant.keys) redactor.register(key);
     this.auth = new Authenticator(config.tenants, this.services.keyResolver);
+    this.recentRequests = new RecentRequests({ clock, random: deps.random });
     const budget = config.settings.retry_budget;
     this.completions = new CompletionService({
       config,
@@ -76,6 +111,28 @@ export class GatewayApp implements GatewayEngine {
       adapterFor: (target) => this.adapterFor(target),
       observer: deps.observer,
     });
+    this.approvals =
+      this.services.approvalStore &&
+      new Approvals({
+        store: this.services.approvalStore,
+        config,
+        clock,
+        logger: deps.logger,
+        // An approved call runs where it was headed: an upstream MCP server's tool, or the tool proxy.
+        executor: () => new ToolCallDispatcher({ mcp: () => this.mcpGateway(), proxy: () => this.tools }),
+      });
+    this.tools = new ToolProxy({
+      ...this.deps,
+      services: config.services,
+      breakers: this.services.breakers,
+      retryBudget: { ratio: budget.ratio, minRetriesPerWindow: budget.min_retries_per_window, windowMs: budget.window_ms },
+      rateGate: this.services.toolRateGate,
+      loopGuard: this.services.loopGuard,
+      toolQuota: this.services.toolQuota,
+      staleResponses: this.services.staleResponses,
+      userTokens: this.services.connections?.tokens,
+      approvals: this.approvals,
+    });
     this.router = new Router(
       { '/health': { GET: async ({ requestId }) => json(200, { status: 'ok' }, requestId) } },
       chatRoutes(this),
@@ -83,14 +140,87 @@ export class GatewayApp implements GatewayEngine {
       tasksRoutes(this),
       responsesRoutes(this),
       messagesRoutes(this),
+      connectionsRoutes(this),
+      approvalsRoutes(this, { approvals: () => this.approvals, deadlineOf: (context) => this.deadlineOf(context) }),
+      mcpRoutes(this, { mcp: () => this.mcpGateway(), deadlineOf: (context) => this.deadlineOf(context) }),
+      adminRoutes(this, { logger: deps.logger, clock, recent: this.recentRequests, approvals: () => this.approvals }),
+      consoleRoutes(),
+      toolRoutes({ config, clock, tools: this.tools, idempotency: this.services.idempotency, authenticate: (headers) => this.authenticate(headers) }),
     );
   }
 
   handle = async (event: APIGatewayProxyEvent, context: Context): Promise<GatewayResponse> => {
     const requestId = event.requestContext?.requestId ?? context.awsRequestId;
-    const { handler, params } = this.router.route(event.httpMethod, event.path);
-    return handler({ event, context, requestId, params });
+    const started = this.deps.clock.now();
+    const observe = (outcome: Parameters<typeof requestSample>[0]) => {
+      if (!isOperatorPath(event.path)) this.recentRequests.record(requestSample(outcome, this.deps.clock.now() - started));
+    };
+    try {
+      const { handler, params } = this.router.route(event.httpMethod, event.path);
+      const response = await handler({ event, context, requestId, params });
+      observe({ response });
+      return response;
+    } catch (error) {
+      observe({ error });
+      throw error;
+    }
   };
+
+  /** A request's deadline: Lambda's remaining time less the margin, never past `max_request_ms`. */
+  private deadlineOf(context: Context): Deadline {
+    const { settings } = this.config;
+    return Deadline.after(
+      this.deps.clock,
+      requestBudgetMs({
+        lambdaRemainingMs: context.getRemainingTimeInMillis?.(),
+        marginMs: settings.lambda_margin_ms,
+        maxRequestMs: settings.max_request_ms,
+      }),
+    );
+  }
+
+  /**
+   * The MCP door's engine, built on its first request: most containers never serve one, and the
+   * MCP SDK (with its JSON Schema validator) would otherwise add to every cold start.
+   */
+  private async mcpGateway(): Promise<McpGateway> {
+    if (this.mcp) return this.mcp;
+    const [{ McpGateway }, { UpstreamMcpServers }] = await Promise.all([import('../mcp/McpGateway'), import('../mcp/UpstreamMcpServers')]);
+    if (this.mcp) return this.mcp;
+    const { config, clock, logger } = this.deps;
+    const authDeps = { secrets: this.deps.secrets, clock, userTokens: this.services.connections?.tokens };
+    const auths = new Map<string, ServiceAuth>();
+    const authFor = (server: string): ServiceAuth => {
+      let auth = auths.get(server);
+      if (!auth) {
+        const serverConfig = config.mcpServers.get(server)!;
+        const from = serverConfig.credentials_from;
+        const service = from === undefined ? undefined : config.services.get(from);
+        if (from !== undefined && !service) throw new GatewayError('unknown_service', `MCP server "${server}" takes its credential from "${from}", which is not a configured service`);
+        auth = from !== undefined ? createServiceAuth(from, service!.auth, authDeps) : createServiceAuth(server, serverConfig.auth, authDeps);
+        auths.set(server, auth);
+      }
+      return auth;
+    };
+    this.mcp = new McpGateway({
+      config,
+      tools: this.tools,
+      upstream: new UpstreamMcpServers({
+        servers: config.mcpServers,
+        authFor,
+        breakers: this.services.breakers ?? new CircuitBreakers({ store: new MemoryBreakerStore(), clock, logger }),
+        clock,
+        logger,
+      }),
+      loopGuard: this.services.loopGuard,
+      rateLimiter: this.services.rateLimiter,
+      approvals: this.approvals,
+      toolQuota: this.services.toolQuota,
+      clock,
+      logger,
+    });
+    return this.mcp;
+  }
 
   authenticate(headers: Readonly<Record<string, string | undefined>>): Promise<Principal> {
     return this.auth.authenticate(headers);
@@ -104,7 +234,9 @@ export class GatewayApp implements GatewayEngine {
   async serveCompletion(request: RouteRequest, call: CompletionCall): Promise<GatewayResponse> {
     const { event, context, requestId } = request;
     const { operation, renderer } = call;
-    const principal = await this.auth.authenticate(event.headers);
+    // Once, first: the key look-up and the idempotency claim end by it too, not only by their store's bound.
+    const deadline = this.requestDeadline(context);
+    const principal = await this.auth.authenticate(event.headers, { deadline });
     const body =
       operation === 'chat'
         ? validateBody(chatCompletionRequestSchema, call.body)
@@ -117,24 +249,10 @@ export class GatewayApp implements GatewayEngine {
     const routeName = this.routeFor(principal, event.headers[BREAKWATER_HEADERS.ROUTE]);
     this.checkAllowLists(principal, this.config.routes.get(routeName)!, body);
     this.screen(principal, body);
+    await runWithDeadline(deadline, () => this.refuseLoop(principal, body));
 
     const idempotencyKey = parseIdempotencyKey(event.headers[BREAKWATER_HEADERS.IDEMPOTENCY_KEY]);
-    const { settings } = this.config;
-    const completionRequest = () => ({
-      principal,
-      routeName,
-      operation,
-      body,
-      deadline: Deadline.after(
-        this.deps.clock,
-        requestBudgetMs({
-          lambdaRemainingMs: context.getRemainingTimeInMillis?.(),
-          marginMs: settings.lambda_margin_ms,
-          maxRequestMs: settings.max_request_ms,
-        }),
-      ),
-      endUser: endUserOf(body, event.headers),
-    });
+    const completionRequest = () => ({ principal, routeName, operation, body, deadline, endUser: endUserOf(body, event.headers) });
     const { idempotency } = this.services;
     const idempotent =
       idempotencyKey && idempotency
@@ -144,6 +262,7 @@ export class GatewayApp implements GatewayEngine {
               key: idempotencyKey,
               payload: { door: renderer.door, operation, route: routeName, body },
               lambdaContext: context,
+              deadline,
               execute,
             })
         : undefined;
@@ -162,6 +281,18 @@ export class GatewayApp implements GatewayEngine {
     const { value, replayed } = await idempotent(serve);
     if (!replayed) return value;
     return { ...value, headers: { ...value.headers, [BREAKWATER_HEADERS.REQUEST_ID]: requestId, [BREAKWATER_HEADERS.REPLAYED]: 'true' } };
+  }
+
+  requestDeadline(context: RouteRequest['context']): Deadline {
+    const { settings } = this.config;
+    return Deadline.after(
+      this.deps.clock,
+      requestBudgetMs({
+        lambdaRemainingMs: context.getRemainingTimeInMillis?.(),
+        marginMs: settings.lambda_margin_ms,
+        maxRequestMs: settings.max_request_ms,
+      }),
+    );
   }
 
   /** The tenant's own route, plus `allowed_routes` (a key's policy may narrow the tenant's list). */
@@ -252,11 +383,27 @@ export class GatewayApp implements GatewayEngine {
     }
   }
 
+  /**
+   * An agent that sends the same tool call and the same tool result back again and again is in a
+   * loop: past the threshold the request is refused (429 `loop_detected`) before it costs anything.
+   */
+  private async refuseLoop(principal: Principal, body: Record<string, unknown>): Promise<void> {
+    const fingerprint = this.services.loopGuard && llmLoopFingerprint(body);
+    if (!fingerprint) return;
+    await this.services.loopGuard!.check({
+      keyId: principal.keyId,
+      tenant: principal.tenant.name,
+      keyPrefix: principal.keyPrefix,
+      fingerprint,
+      ...DEFAULT_LOOP_DETECTION,
+    });
+  }
+
   /** One adapter per provider for the container's life, so connection pools are reused. */
   adapterFor(target: TargetNode): ProviderAdapter {
     let adapter = this.adapters.get(target.providerName);
     if (!adapter) {
-      adapter = createProvider(target.provider, this.deps);
+      adapter = redactingAdapter(createProvider(target.provider, this.deps), this.deps.redactor ?? defaultSecretRedactor);
       this.adapters.set(target.providerName, adapter);
     }
     return adapter;

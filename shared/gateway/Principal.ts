@@ -4,7 +4,7 @@ import type { KeyPolicy } from '../keys/keyPolicy';
 /** Who is calling: the tenant, which key (by its safe display prefix), and what it may do. */
 export interface Principal {
   tenant: TenantConfig;
-  /** `bw_live_AbCd` or `bw_test_dem`: safe to log, never the key. */
+  /** `bw_live_AbCd` or `bw_test_`: safe to log (at least 24 characters stay unseen: see displayPrefix), never the key. */
   keyPrefix: string;
   /** Stable per-key id for per-key state (rate-limit counters): the key's SHA-256 hex. */
   keyId: string;
@@ -14,8 +14,8 @@ export interface Principal {
   keyPolicy?: KeyPolicy;
 }
 
-const LIMITS = ['rpm_limit', 'tpm_limit', 'max_request_cost_usd', 'user_hourly_token_limit'] as const;
-const ALLOW_LISTS = ['allowed_routes', 'allowed_models', 'allowed_providers', 'allowed_services', 'allowed_methods'] as const;
+const LIMITS = ['rpm_limit', 'tpm_limit', 'max_request_cost_usd', 'user_hourly_token_limit', 'daily_tool_calls'] as const;
+const ALLOW_LISTS = ['allowed_routes', 'allowed_models', 'allowed_providers', 'allowed_services', 'allowed_methods', 'allowed_tools'] as const;
 const SCREENING_STRICTNESS = { off: 0, flag: 1, block: 2 } as const;
 
 const smaller = (a: number | undefined, b: number | undefined) =>
@@ -41,6 +41,8 @@ export function mergePolicies(tenant: KeyPolicy, key: KeyPolicy): KeyPolicy {
   if (tenant.credential_overrides || key.credential_overrides) {
     merged.credential_overrides = { ...tenant.credential_overrides, ...key.credential_overrides };
   }
+  // A role is the operator's grant to one key (or to a tenant's config keys), not something to intersect.
+  if (key.role) merged.role = key.role;
   for (const field of Object.keys(merged)) if (merged[field] === undefined) delete merged[field];
   return merged as KeyPolicy;
 }

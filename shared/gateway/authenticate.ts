@@ -1,5 +1,6 @@
 import type { TenantConfig } from '../config';
 import { GatewayError } from '../errors';
+import type { Deadline } from '../resilience/deadline';
 import type { KeyResolver } from '../keys/KeyResolver';
 import { displayPrefix, hashKey } from '../keys/virtualKey';
 import { mergePolicies, type Principal } from './Principal';
@@ -22,7 +23,8 @@ export class Authenticator {
     if (!resolver) for (const tenant of tenants.values()) for (const key of tenant.keys) this.configKeys.set(hashKey(key), tenant);
   }
 
-  async authenticate(headers: Readonly<Record<string, string | undefined>>): Promise<Principal> {
+  /** @param options.deadline the request's: a key store that has not answered by it is a 503 `auth_unavailable`, as one that refused. */
+  async authenticate(headers: Readonly<Record<string, string | undefined>>, options: { deadline?: Deadline } = {}): Promise<Principal> {
     const key = presentedKey(headers);
     if (!key) throw new GatewayError('invalid_api_key', 'missing API key: send `Authorization: Bearer <virtual key>`');
     if (!this.resolver) {
@@ -35,7 +37,7 @@ export class Authenticator {
 
     let resolved;
     try {
-      resolved = await this.resolver.resolve(key);
+      resolved = await this.resolver.resolve(key, options);
     } catch (cause) {
       // Authentication never fails open: no store, no service.
       throw new GatewayError('auth_unavailable', 'the key store cannot be reached; try again shortly', {

@@ -6,6 +6,14 @@ import { MAX_EMBEDDING_INPUTS, MAX_TOKENS_PER_EMBEDDING_INPUT } from './embeddin
  * loosely elsewhere (unknown fields pass through: providers add parameters faster than we can).
  */
 
+/**
+ * The most items a request's lists (messages, input items, content parts, tools) may hold: far
+ * past any model's context (10,000 turns), and the bound that keeps a refusal cheap. zod checks
+ * a list's length before its items, and a list of 300,000 bad items would otherwise cost one
+ * issue object each: seconds of one CPU for a 2 MB body.
+ */
+export const MAX_LIST_ITEMS = 10_000;
+
 /** Longer than any provider's model or deployment name (Bedrock ARNs run to about 150). */
 export const MAX_MODEL_NAME_LENGTH = 256;
 
@@ -30,7 +38,7 @@ export const modelNameSchema = z
 
 const textPart = z.looseObject({ type: z.literal('text'), text: z.string() });
 const contentPart = z.looseObject({ type: z.string().min(1) });
-const content = z.union([z.string(), z.array(contentPart)]);
+const content = z.union([z.string(), z.array(contentPart).max(MAX_LIST_ITEMS)]);
 
 const toolCall = z.looseObject({
   id: z.string().min(1),
@@ -63,7 +71,7 @@ const tool = z.looseObject({
 
 export const chatCompletionRequestSchema = z.looseObject({
   model: modelNameSchema,
-  messages: z.array(message).min(1),
+  messages: z.array(message).min(1).max(MAX_LIST_ITEMS),
   stream: z.boolean().nullish(),
   stream_options: z.looseObject({ include_usage: z.boolean().optional() }).nullish(),
   temperature: z.number().min(0).max(2).nullish(),
@@ -76,7 +84,7 @@ export const chatCompletionRequestSchema = z.looseObject({
   frequency_penalty: z.number().min(-2).max(2).nullish(),
   seed: z.number().int().nullish(),
   user: z.string().optional(),
-  tools: z.array(tool).optional(),
+  tools: z.array(tool).max(MAX_LIST_ITEMS).optional(),
   tool_choice: z
     .union([z.enum(['none', 'auto', 'required']), z.looseObject({ type: z.literal('function'), function: z.looseObject({ name: z.string() }) })])
     .optional(),

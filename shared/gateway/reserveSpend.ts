@@ -1,21 +1,23 @@
+import type { CostCandidate } from '../budget/requestBound';
 import type { Reservation, SpendGuard } from '../budget/SpendGuard';
 import type { Principal } from './Principal';
 
 export interface SpendRequest {
   principal: Principal;
-  candidateModels: readonly string[];
+  candidateModels: ReadonlyArray<string | CostCandidate>;
   body: Readonly<Record<string, unknown>>;
   endUser?: string;
 }
 
 /** The ledger scope of one key's own caps: its tenant plus the first 16 hex of its hash. */
-export const keySpendScope = (principal: Principal) => `${principal.tenant.name}/key/${principal.keyId.slice(0, 16)}`;
+export const keySpendScope = (principal: { tenant: { name: string }; keyId: string }) => `${principal.tenant.name}/key/${principal.keyId.slice(0, 16)}`;
 
 /**
  * Reserves the request's worst case against the tenant's caps and, when the key has caps of its
  * own (`daily_budget_usd` / `monthly_budget_usd` on the key), against the key's own ledger too —
  * both writes at once, and if either refuses, the other is given back. The result settles and
- * releases both; the remaining budget reported is the tighter of the two.
+ * releases both; the remaining budget reported is the tighter of the two, and so are the output
+ * limits sent upstream (each hold paid for its own).
  */
 export async function reserveSpend(spend: SpendGuard, request: SpendRequest): Promise<Reservation> {
   const { principal, candidateModels, body, endUser } = request;
@@ -43,8 +45,10 @@ export async function reserveSpend(spend: SpendGuard, request: SpendRequest): Pr
     throw refused.reason;
   }
   if (held.length === 1) return held[0]!;
+  const outputLimits = tighterLimits(held);
   return {
     estimateUsd: Math.max(...held.map((reservation) => reservation.estimateUsd)),
+    ...(outputLimits ? { outputLimits } : {}),
     settle: async (model, usage) => {
       const results = await Promise.all(held.map((reservation) => reservation.settle(model, usage)));
       const remaining = results.flatMap((result) => (result.remainingUsd === undefined ? [] : [result.remainingUsd]));
@@ -54,4 +58,13 @@ export async function reserveSpend(spend: SpendGuard, request: SpendRequest): Pr
       await Promise.all(held.map((reservation) => reservation.release()));
     },
   };
+}
+
+/** Per model, the smallest output limit of any hold; undefined when none set one. */
+function tighterLimits(held: readonly Reservation[]): ReadonlyMap<string, number> | undefined {
+  const limited = held.flatMap((reservation) => (reservation.outputLimits ? [reservation.outputLimits] : []));
+  if (limited.length === 0) return undefined;
+  const limits = new Map<string, number>();
+  for (const each of limited) for (const [model, limit] of each) limits.set(model, Math.min(limit, limits.get(model) ?? limit));
+  return limits;
 }

@@ -3,6 +3,8 @@ import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dyn
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
+import type { Deadline } from '../resilience/deadline';
+import { isDeadlineCut, untilDeadline } from '../stores/boundedCalls';
 import { idempotencyError } from './idempotencyErrors';
 
 export interface IdempotentExecutorOptions {
@@ -44,6 +46,12 @@ export interface IdempotentRunInput<T> {
   payload: unknown;
   /** Lets an in-flight record expire when the invocation would have timed out anyway. */
   lambdaContext?: Context;
+  /**
+   * The request's. The claim (or a replay's read) that has not ended by it is given up: 503
+   * `idempotency_unavailable`, and `execute` never runs for this call, even if the claim lands
+   * later (its record is then released). Once `execute` runs, the deadline is its business.
+   */
+  deadline?: Deadline;
   /** Runs the request. Must return a JSON-serialisable response; a throw is never stored. */
   execute: () => Promise<T>;
   /**
@@ -79,7 +87,7 @@ export function isReplayableResponse(value: unknown): boolean {
 
 /** Thrown from inside the idempotent function so Powertools deletes the in-progress record. */
 class NotStoredSignal extends Error {
-  constructor(readonly reason: 'not_storable' | 'too_large') {
+  constructor(readonly reason: 'not_storable' | 'too_large' | 'claim_abandoned') {
     super(reason);
     this.name = 'NotStoredSignal';
   }
@@ -134,8 +142,16 @@ export class IdempotentExecutor {
     config.registerLambdaContext(input.lambdaContext ?? this.fallbackContext);
 
     let outcome: Outcome<T> = { kind: 'not_run' };
+    let abandoned = false;
+    let markStarted = () => {};
+    const started = new Promise<void>((resolve) => {
+      markStarted = resolve;
+    });
     const once = makeIdempotent(
       async (_record: { tenant: string; key: string; payload: unknown }): Promise<string> => {
+        // The claim landed after this call gave up on it: release it, run nothing.
+        if (abandoned) throw new NotStoredSignal('claim_abandoned');
+        markStarted();
         try {
           const value = await input.execute();
           outcome = { kind: 'returned', value };
@@ -153,7 +169,12 @@ export class IdempotentExecutor {
 
     let stored: unknown;
     try {
-      stored = await once({ tenant: input.tenant, key: input.key, payload: input.payload ?? null });
+      const call = once({ tenant: input.tenant, key: input.key, payload: input.payload ?? null });
+      stored = await (input.deadline
+        ? this.claimWithin(call, started, input.deadline, () => {
+            abandoned = true;
+          })
+        : call);
     } catch (error) {
       // TypeScript cannot see the callback's writes to `outcome`.
       const settled = outcome as Outcome<T>;
@@ -177,6 +198,22 @@ export class IdempotentExecutor {
     const settled = outcome as Outcome<T>;
     if (settled.kind === 'returned') return { value: settled.value, replayed: false };
     return { value: (typeof stored === 'string' ? JSON.parse(stored) : stored) as T, replayed: true };
+  }
+
+  /**
+   * `call` (claim, run, store), given up at `deadline` if by then the claim has neither let the
+   * request start nor ended it (a replay, a 409, a 422, a store error): rejects with a
+   * `StoreTimeoutError` of bound `deadline`. Powertools' calls take no abort signal, hence the
+   * wait is cut rather than the call.
+   */
+  private async claimWithin<R>(call: Promise<R>, started: Promise<void>, deadline: Deadline, abandon: () => void): Promise<R> {
+    try {
+      await untilDeadline(Promise.race([started, call.then(() => undefined)]), deadline, 'the idempotency store');
+    } catch (error) {
+      if (isDeadlineCut(error)) abandon();
+      throw error;
+    }
+    return call;
   }
 
   /** The request ran and answered, but its response could not be stored (or need not be). */

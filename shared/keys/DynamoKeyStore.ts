@@ -11,7 +11,7 @@ import { systemClock, type Clock } from '../resilience/clock';
 import { keyPolicySchema, type KeyPolicy } from './keyPolicy';
 import { KEY_STATES, keyState, type CreatedKey, type KeyRecord } from './KeyRecord';
 import { KEY_STORE_ERRORS, KeyStoreError } from './KeyStoreError';
-import { displayPrefix, generateVirtualKey, hashKey, systemRandomBytes, type KeyRef, type RandomBytes } from './virtualKey';
+import { displayPrefix, generateVirtualKey, hashKey, systemRandomBytes, virtualKeyProblem, type KeyRef, type RandomBytes } from './virtualKey';
 
 export interface CreateKeyInput {
   tenant: string;
@@ -96,6 +96,9 @@ export class DynamoKeyStore implements KeyStore {
   }
 
   async insert(key: string, input: CreateKeyInput): Promise<boolean> {
+    // The same rule as the config file's: a short key would show too much of itself in logs.
+    const problem = virtualKeyProblem(key);
+    if (problem) throw new RangeError(problem);
     return this.put(this.newRecord(key, input));
   }
 

@@ -1,8 +1,10 @@
 import { systemClock, type Clock } from '../resilience/clock';
+import type { Deadline } from '../resilience/deadline';
+import { untilDeadline } from '../stores/boundedCalls';
 import type { KeyPolicy } from './keyPolicy';
 import { KEY_STATES, keyState, type KeyRecord } from './KeyRecord';
 import type { KeyStore } from './DynamoKeyStore';
-import { hashesEqual, hashKey } from './virtualKey';
+import { hashesEqual, hashKey, MIN_KEY_LENGTH } from './virtualKey';
 
 /** Who a request's key belongs to and what it may do. */
 export interface ResolvedKey {
@@ -73,12 +75,19 @@ export class KeyResolver {
     this.clock = options.clock ?? systemClock;
   }
 
-  async resolve(presentedKey: string): Promise<ResolvedKey | undefined> {
-    if (presentedKey === '') return undefined;
+  /**
+   * @param options.deadline the request's: the look-up (which concurrent requests with the same
+   *   key share) is waited on until then at most: a store that has not answered by it is a
+   *   `StoreTimeoutError` (bound `deadline`) for this request only.
+   * @throws the store's error or a `StoreTimeoutError`: a look-up that failed is never a miss
+   */
+  async resolve(presentedKey: string, options: { deadline?: Deadline } = {}): Promise<ResolvedKey | undefined> {
+    // No valid key is shorter (a short one stored before the rule is refused too): no read for it.
+    if (presentedKey.length < MIN_KEY_LENGTH) return undefined;
     const hash = hashKey(presentedKey);
     const now = this.clock.now();
     let entry = this.cache.get(hash);
-    if (!entry || now >= entry.until) entry = await this.load(hash);
+    if (!entry || now >= entry.until) entry = await untilDeadline(this.load(hash), options.deadline, 'the key store');
     if (!entry.resolved || !hashesEqual(entry.hash, hash)) return undefined;
     // A key that expires while cached stops at its instant, not up to a TTL later.
     if (entry.resolved.expiresAt !== undefined && this.clock.now() >= entry.resolved.expiresAt) return undefined;

@@ -14,6 +14,8 @@ export {
   BASE62_ALPHABET,
   DISPLAY_PREFIX_LENGTH,
   displayPrefix,
+  HIDDEN_KEY_CHARS,
+  MIN_KEY_LENGTH,
   generateVirtualKey,
   hashesEqual,
   hashKey,
@@ -24,4 +26,5 @@ export {
   systemRandomBytes,
   type KeyRef,
   type RandomBytes,
+  virtualKeyProblem,
 } from './virtualKey';

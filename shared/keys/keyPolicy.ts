@@ -19,6 +19,8 @@ const secretName = z
 export const INPUT_SCREENING_MODES = ['off', 'flag', 'block'] as const;
 
 export const keyPolicySchema = z.strictObject({
+  /** `admin`: the key may use the admin routes (deciding approvals). Given to a key by the operator, never inherited by others. */
+  role: z.enum(['admin']).optional(),
   /** Routes the key may pick with `x-breakwater-route`. */
   allowed_routes: names.optional(),
   allowed_models: names.optional(),
@@ -27,6 +29,8 @@ export const keyPolicySchema = z.strictObject({
   allowed_services: names.optional(),
   /** Tool proxy methods the key may use on any service; `["GET", "HEAD"]` is a read-only key. */
   allowed_methods: names.optional(),
+  /** MCP tools the key may list and call: names or globs (`github__*`); absent: every tool. */
+  allowed_tools: names.optional(),
   /** Per service, methods and path patterns (`*` one segment, `**` any) the key may call. */
   service_permissions: z.record(z.string().min(1), servicePermissionSchema).optional(),
   /** Requests per minute, across the fleet. */
@@ -37,6 +41,8 @@ export const keyPolicySchema = z.strictObject({
   daily_budget_usd: usd.optional(),
   monthly_budget_usd: usd.optional(),
   max_request_cost_usd: usd.optional(),
+  /** Tool calls (`/v1/tools` and MCP `tools/call`) per UTC day, across the fleet; a key's own is counted apart from its tenant's. */
+  daily_tool_calls: z.number().int().positive().optional(),
   /** Tokens per end user (the request's `user`) per hour. */
   user_hourly_token_limit: z.number().int().positive().optional(),
   /** When the spend store is unreachable: serve (true) or refuse (false, the default). */

@@ -5,8 +5,20 @@ export const KEY_PREFIX = 'bw_live_';
 /** 43 base62 characters carry 256 bits (62^43 > 2^256): as strong as 32 random bytes. */
 export const KEY_RANDOM_CHARS = 43;
 /**
- * Characters kept in the clear to tell keys apart in listings and logs: `bw_live_` plus four
- * random characters (~24 bits), which says nothing useful about the remaining 232.
+ * The shortest virtual key accepted anywhere (config `tenants.*.keys`, the key store, a
+ * request): a display prefix is shown and at least {@link HIDDEN_KEY_CHARS} characters stay secret.
+ */
+export const MIN_KEY_LENGTH = 32;
+/**
+ * Characters of a key never shown: not in logs, audit lines, listings or the key store. 24
+ * random base62 characters carry 142 bits (24 × log2 62), so a key whose characters after its
+ * display prefix are random base62 (or base64) keeps at least 128 bits secret. Generated keys
+ * keep 39 random characters (232 bits) hidden.
+ */
+export const HIDDEN_KEY_CHARS = 24;
+/**
+ * At most this many characters are shown to tell keys apart: a generated key shows `bw_live_`
+ * plus four random characters (~24 bits, which say nothing useful about the other 232).
  */
 export const DISPLAY_PREFIX_LENGTH = 12;
 
@@ -46,9 +58,20 @@ export function hashKey(key: string): string {
   return createHash('sha256').update(key, 'utf8').digest('hex');
 }
 
-/** The part of a key shown in listings and accepted by `revoke`. */
+/**
+ * The part of a key shown in listings, logs and audit lines, and accepted by `revoke`: its
+ * first min(12, length − 24) characters, so at least {@link HIDDEN_KEY_CHARS} stay unseen. A
+ * 32-character key shows 8 (`bw_test_`), a generated 51-character key 12 (`bw_live_AbCd`).
+ */
 export function displayPrefix(key: string): string {
-  return key.slice(0, DISPLAY_PREFIX_LENGTH);
+  return key.slice(0, Math.max(0, Math.min(DISPLAY_PREFIX_LENGTH, key.length - HIDDEN_KEY_CHARS)));
+}
+
+/** Why a string cannot be a virtual key, or undefined when it can (config, the key store). */
+export function virtualKeyProblem(key: string): string | undefined {
+  if (key.length < MIN_KEY_LENGTH) return `virtual keys are at least ${MIN_KEY_LENGTH} characters`;
+  if (key.trim() !== key) return 'virtual keys have no leading or trailing whitespace';
+  return undefined;
 }
 
 /** Constant-time equality of two hex hashes (false when the lengths differ). */
@@ -62,10 +85,10 @@ export function hashesEqual(a: string, b: string): boolean {
 export type KeyRef = { hash: string } | { prefix: string };
 
 /**
- * What an operator typed: a display prefix when it is exactly that long, else the key itself,
- * which is hashed at once and never kept.
+ * What an operator typed: a display prefix when it is shorter than any key, else the key
+ * itself, which is hashed at once and never kept.
  */
 export function keyRefFromInput(input: string): KeyRef {
   const value = input.trim();
-  return value.length === DISPLAY_PREFIX_LENGTH ? { prefix: value } : { hash: hashKey(value) };
+  return value.length < MIN_KEY_LENGTH ? { prefix: value } : { hash: hashKey(value) };
 }

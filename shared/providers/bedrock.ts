@@ -1,10 +1,8 @@
-import {
+import type {
   BedrockRuntimeClient,
-  ConverseCommand,
-  ConverseStreamCommand,
-  type BedrockRuntimeClientConfig,
-  type ConverseCommandInput,
-  type ConverseStreamOutput,
+  BedrockRuntimeClientConfig,
+  ConverseCommandInput,
+  ConverseStreamOutput,
 } from '@aws-sdk/client-bedrock-runtime';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { ProviderConfig } from '../config/schema';
@@ -30,6 +28,15 @@ export {
 } from './bedrockTranslation';
 
 type BedrockProviderConfig = Extract<ProviderConfig, { type: 'bedrock' }>;
+type BedrockSdk = typeof import('@aws-sdk/client-bedrock-runtime');
+
+/**
+ * The Bedrock SDK is the heaviest AWS client to import (about 40% of all the clients' cold
+ * import time), so it is loaded on the first Bedrock call, once per process: a gateway whose
+ * config has no Bedrock target, or never routes to it, never pays for it at cold start.
+ */
+let bedrockSdk: Promise<BedrockSdk> | undefined;
+const loadBedrockSdk = (): Promise<BedrockSdk> => (bedrockSdk ??= import('@aws-sdk/client-bedrock-runtime'));
 
 export interface BedrockProviderOptions {
   /**
@@ -57,17 +64,19 @@ const systemNowSeconds = () => Math.floor(Date.now() / 1000);
  * reused across invocations of a warm Lambda.
  */
 export class BedrockProvider implements ProviderAdapter {
-  private readonly client: BedrockRuntimeClient | undefined;
+  /** Resolved on the first call (see {@link loadBedrockSdk}); undefined without a region. */
+  private readonly clientConfig: BedrockRuntimeClientConfig | undefined;
+  private connection: Promise<{ sdk: BedrockSdk; client: BedrockRuntimeClient }> | undefined;
   private readonly nowSeconds: () => number;
 
   constructor(config: BedrockProviderConfig, options: BedrockProviderOptions = {}) {
     this.nowSeconds = options.nowSeconds ?? systemNowSeconds;
     const region = config.region ?? (options.env ?? process.env).AWS_REGION;
     // Without a region the SDK fails every call; say so once, as `unavailable`, instead.
-    this.client =
+    this.clientConfig =
       region === undefined || region === ''
         ? undefined
-        : new BedrockRuntimeClient({
+        : {
             region,
             ...(config.endpoint ? { endpoint: config.endpoint } : {}),
             ...(options.credentials ? { credentials: options.credentials } : {}),
@@ -79,18 +88,25 @@ export class BedrockProvider implements ProviderAdapter {
             // request/answer call, and ConverseStream streams only its answer: neither needs
             // HTTP/2 (only bidirectional streams do).
             requestHandler: new NodeHttpHandler(),
-          });
+          };
+  }
+
+  /** One SDK client per adapter, created with the SDK on the first call. */
+  private connect(config: BedrockRuntimeClientConfig): Promise<{ sdk: BedrockSdk; client: BedrockRuntimeClient }> {
+    this.connection ??= loadBedrockSdk().then((sdk) => ({ sdk, client: new sdk.BedrockRuntimeClient(config) }));
+    return this.connection;
   }
 
   async call(request: UpstreamRequest): Promise<UpstreamOutcome> {
     const input = this.prepare(request);
     if ('kind' in input) return input;
 
+    const { sdk, client } = await this.connect(input.clientConfig);
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), request.timeoutMs);
     let output;
     try {
-      output = await input.client.send(new ConverseCommand(input.input), { abortSignal: controller.signal });
+      output = await client.send(new sdk.ConverseCommand(input.input), { abortSignal: controller.signal });
     } catch (error) {
       if (controller.signal.aborted) return { kind: 'timeout', timeoutMs: request.timeoutMs };
       return converseErrorOutcome(error);
@@ -122,11 +138,12 @@ export class BedrockProvider implements ProviderAdapter {
     const input = this.prepare(request);
     if ('kind' in input) return input;
 
+    const { sdk, client } = await this.connect(input.clientConfig);
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), request.timeoutMs);
     let output;
     try {
-      output = await input.client.send(new ConverseStreamCommand(input.input), { abortSignal: controller.signal });
+      output = await client.send(new sdk.ConverseStreamCommand(input.input), { abortSignal: controller.signal });
     } catch (error) {
       if (controller.signal.aborted) return { kind: 'timeout', timeoutMs: request.timeoutMs };
       return converseErrorOutcome(error);
@@ -158,16 +175,16 @@ export class BedrockProvider implements ProviderAdapter {
     return unsupportedParameterOf(body, 'bedrock');
   }
 
-  /** The client, the Converse input and the answer's `response_format` tool, or why this call cannot be made. */
+  /** The client's config, the Converse input and the answer's `response_format` tool, or why this call cannot be made. */
   private prepare(
     request: UpstreamRequest,
-  ): { client: BedrockRuntimeClient; input: ConverseCommandInput; responseTool: string | undefined } | UpstreamFailure {
+  ): { clientConfig: BedrockRuntimeClientConfig; input: ConverseCommandInput; responseTool: string | undefined } | UpstreamFailure {
     if (request.operation === 'embeddings') {
       return { kind: 'unavailable', reason: 'bedrock embeddings are not served through the Converse API' };
     }
-    if (!this.client) return { kind: 'unavailable', reason: 'bedrock has no region: set `region` or AWS_REGION' };
+    if (!this.clientConfig) return { kind: 'unavailable', reason: 'bedrock has no region: set `region` or AWS_REGION' };
     try {
-      return { client: this.client, ...toConverseCall(request.body) };
+      return { clientConfig: this.clientConfig, ...toConverseCall(request.body) };
     } catch (error) {
       if (isUnsupportedParameterError(error)) return error.toOutcome();
       // The client's request, not the target, is at fault: a 400 that no retry or fallback fixes.

@@ -1,4 +1,4 @@
-import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { TaskMessage, TaskQueue } from '../tasks/TaskQueue';
 import type { TaskPriority } from '../tasks/taskStatus';
 import type { TaskQueueUrls } from './queueEnv';
@@ -15,6 +15,8 @@ export class SqsTaskQueue implements TaskQueue {
   ) {}
 
   async send(message: TaskMessage, priority: TaskPriority): Promise<void> {
+    // Imported here, not at the top: the gateway loads the SQS SDK on its first task (lazySqsClient).
+    const { SendMessageCommand } = await import('@aws-sdk/client-sqs');
     await this.sqs.send(new SendMessageCommand({ QueueUrl: this.queueUrls[priority], MessageBody: encodeTaskMessage(message) }));
   }
 }

@@ -1,37 +1,14 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { awsEndpointOptions } from '../stores/awsEndpoint';
-import { boundCalls, storeClientConfig } from '../stores/boundedCalls';
+import { boundCalls } from '../stores/boundedCalls';
+import { sqsClientConfig, type SqsClientOptions } from './sqsClientConfig';
 
-export interface SqsClientOptions {
-  /** Overrides the endpoint; unset, `AWS_ENDPOINT_URL_SQS` is read (the local emulator sets it). */
-  endpoint?: string;
-  region?: string;
-  /**
-   * The longest one call may take, its retries included. Long polls need more than their
-   * `WaitTimeSeconds`.
-   * @default 5_000 — a submit must not wait on a queue that does not answer
-   */
-  requestTimeoutMs?: number;
-}
+export type { SqsClientOptions } from './sqsClientConfig';
 
 /**
  * An SQS client whose every call ends within `requestTimeoutMs` (and the current request's
- * deadline). With an explicit endpoint (fauxqs, another emulator) the endpoint is used for
- * every call instead of the host inside each queue URL, which is a name there, not an address.
+ * deadline). For a caller that may never use it, {@link lazySqsClient} defers loading the SDK.
  */
 export function createSqsClient(options: SqsClientOptions = {}): SQSClient {
-  const endpoint = options.endpoint ?? process.env.AWS_ENDPOINT_URL_SQS;
-  const callTimeoutMs = options.requestTimeoutMs ?? 5_000;
-  return boundCalls(
-    new SQSClient({
-      // fauxqs builds queue ARNs and URLs from a real-looking region.
-      ...awsEndpointOptions(endpoint, options.region, 'us-east-1'),
-      ...(endpoint !== undefined ? { useQueueUrlAsEndpoint: false } : {}),
-      // Up to three attempts, but never past the call's bound: a fast failure is retried, a
-      // queue that does not answer costs the caller `requestTimeoutMs` once.
-      ...storeClientConfig({ connectionTimeoutMs: 1_000, attemptTimeoutMs: callTimeoutMs, callTimeoutMs, maxAttempts: 3 }),
-    }),
-    'SQS',
-    callTimeoutMs,
-  );
+  const { config, callTimeoutMs } = sqsClientConfig(options);
+  return boundCalls(new SQSClient(config), 'SQS', callTimeoutMs);
 }

@@ -12,6 +12,16 @@ export const DEFAULT_RESPONSE_TTL_SECONDS = 30 * 24 * 3600;
  */
 export const MAX_STORED_RESPONSE_BYTES = 350 * 1024;
 
+/** Far longer than the ids this gateway makes (`resp_` and 32 hex digits). */
+const MAX_RESPONSE_ID_LENGTH = 128;
+
+/**
+ * Whether `id` could name a stored response. Anything else (a 10 KB id, a control character)
+ * is answered as missing without a read: DynamoDB refuses a key over 2 KB with an error that
+ * would otherwise read as the store being down (a 503 for the client's own mistake).
+ */
+const mayBeStoredId = (id: string): boolean => id.length <= MAX_RESPONSE_ID_LENGTH && /^[\x21-\x7e]+$/.test(id);
+
 export interface ResponseStoreOptions {
   records: ResponseRecords;
   clock: Pick<Clock, 'now'>;
@@ -68,6 +78,7 @@ export class ResponseStore {
 
   /** The tenant's stored response, or undefined when missing, expired or another tenant's. */
   async get(tenant: string, id: string): Promise<StoredResponse | undefined> {
+    if (!mayBeStoredId(id)) return undefined;
     const record = await this.reach(() => this.options.records.get(tenant, id));
     if (!record || record.tenant !== tenant || record.expiresAt <= this.nowSeconds()) return undefined;
     return JSON.parse(record.body) as StoredResponse;
@@ -75,6 +86,7 @@ export class ResponseStore {
 
   /** @returns false when there was nothing of this tenant's to delete */
   delete(tenant: string, id: string): Promise<boolean> {
+    if (!mayBeStoredId(id)) return Promise.resolve(false);
     return this.reach(() => this.options.records.delete(tenant, id, this.nowSeconds()));
   }
 

@@ -1,3 +1,4 @@
+import type { Deadline } from '../resilience/deadline';
 import { currentDeadline } from '../resilience/deadlineScope';
 
 /**
@@ -66,6 +67,27 @@ export function storeClientConfig(timeouts: StoreTimeouts) {
  * (`lambda_margin_ms`, 1 s by default) when the store hangs.
  */
 export const AFTER_DEADLINE_MS = 250;
+
+/** What a call may still take under `deadline`: its remaining time, never under {@link AFTER_DEADLINE_MS}. */
+const deadlineBudgetMs = (deadline: Deadline) => Math.max(deadline.remainingMs(), AFTER_DEADLINE_MS);
+
+/**
+ * Waits for `work` at most until `deadline` (plus {@link AFTER_DEADLINE_MS} once it has passed),
+ * then rejects with a {@link StoreTimeoutError} of bound `deadline`; `work` itself runs on, to
+ * its own bound. For store work a request shares with others (a key look-up that concurrent
+ * requests wait on together) or that runs where no abort reaches (Powertools' idempotency
+ * claim): each request stops waiting at its own deadline, whoever started the work.
+ * Without a deadline, `work` as it is.
+ */
+export function untilDeadline<T>(work: Promise<T>, deadline: Deadline | undefined, service: string): Promise<T> {
+  if (!deadline) return work;
+  const budgetMs = deadlineBudgetMs(deadline);
+  let timer: NodeJS.Timeout | undefined;
+  const cut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new StoreTimeoutError(service, budgetMs, 'deadline')), budgetMs);
+  });
+  return Promise.race([work, cut]).finally(() => clearTimeout(timer));
+}
 
 type AnySend = (command: unknown, optionsOrCallback?: unknown, callback?: unknown) => unknown;
 

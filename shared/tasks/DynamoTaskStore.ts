@@ -80,9 +80,16 @@ export class DynamoTaskStore implements TaskStore {
         new ScanCommand({
           TableName: this.tableName,
           FilterExpression:
-            '#status = :queued AND #attempts = :zero AND (#enqueued_at < :before OR (attribute_not_exists(#enqueued_at) AND #created_at < :before))',
-          ExpressionAttributeNames: { '#status': 'status', '#attempts': 'attempts', '#enqueued_at': 'enqueued_at', '#created_at': 'created_at' },
-          ExpressionAttributeValues: { ':queued': 'queued', ':zero': 0, ':before': sentBefore },
+            '(#status = :queued AND #attempts = :zero AND (#enqueued_at < :before OR (attribute_not_exists(#enqueued_at) AND #created_at < :before))) OR ' +
+            '(#status = :running AND #lease_until < :before AND (attribute_not_exists(#enqueued_at) OR #enqueued_at < :before))',
+          ExpressionAttributeNames: {
+            '#status': 'status',
+            '#attempts': 'attempts',
+            '#enqueued_at': 'enqueued_at',
+            '#created_at': 'created_at',
+            '#lease_until': 'lease_until',
+          },
+          ExpressionAttributeValues: { ':queued': 'queued', ':running': 'running', ':zero': 0, ':before': sentBefore },
           ExclusiveStartKey: start,
         }),
       );

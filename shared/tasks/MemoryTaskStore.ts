@@ -29,7 +29,11 @@ export class MemoryTaskStore implements TaskStore {
 
   async listStaleQueued(sentBefore: number, limit: number): Promise<Task[]> {
     return [...this.tasks.values()]
-      .filter((task) => task.status === 'queued' && task.attempts === 0 && (task.enqueuedAt ?? task.createdAt) < sentBefore)
+      .filter(
+        (task) =>
+          (task.status === 'queued' && task.attempts === 0 && (task.enqueuedAt ?? task.createdAt) < sentBefore) ||
+          (task.status === 'running' && (task.leaseUntil ?? Infinity) < sentBefore && (task.enqueuedAt ?? 0) < sentBefore),
+      )
       .slice(0, limit)
       .map((task) => structuredClone(task));
   }

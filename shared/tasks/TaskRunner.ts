@@ -74,6 +74,16 @@ export interface TaskRunnerOptions {
  */
 export const MAX_RESULT_BYTES = 120 * 1024;
 
+/** Waits between tries of a failed settle: 250 ms, doubling, at most 2 s. */
+const SETTLE_RETRY_BASE_MS = 250;
+const SETTLE_RETRY_MAX_MS = 2_000;
+/**
+ * No try of a failed settle starts with less than this left of the invocation: one store call's
+ * bound (2 s) and the batch's return before the timeout (1 s), so the record is reported before
+ * the invocation ends.
+ */
+const SETTLE_RESERVE_MS = 3_000;
+
 /**
  * Runs one delivered task exactly once, whatever SQS does:
  * 1. a conditional claim (queued | dead_lettered | running with an expired lease → running,
@@ -141,7 +151,7 @@ export class TaskRunner {
       }
     }
 
-    if (!(await store.settle(ref, owner, settlement))) {
+    if (!(await this.settleDurably(ref, owner, settlement, delivery.lambdaContext, log))) {
       // Our lease ran out and another delivery took the task over: its result is the one kept.
       logger.error('claim lost before the result was written; the lease was shorter than the run', log);
       return this.afterLostRace(ref, log);
@@ -169,6 +179,32 @@ export class TaskRunner {
       };
     }
     return { status: 'succeeded', at, result: execution.body, costUsd: execution.costUsd };
+  }
+
+  /**
+   * The settle, retried while the invocation has time for another try: the result it records was
+   * paid for upstream, and one failed write (a store that blinked) would otherwise leave the task
+   * held until the lease ends and then run it, and pay for it, again. Only store errors are
+   * retried; `false` (the claim was lost) is an answer.
+   */
+  private async settleDurably(
+    ref: TaskRef,
+    owner: string,
+    settlement: TaskSettlement,
+    context: Pick<Context, 'getRemainingTimeInMillis'>,
+    log: Record<string, unknown>,
+  ): Promise<boolean> {
+    const { store, clock, logger } = this.options;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await store.settle(ref, owner, settlement);
+      } catch (error) {
+        const waitMs = Math.min(SETTLE_RETRY_MAX_MS, SETTLE_RETRY_BASE_MS * 2 ** (attempt - 1));
+        if (context.getRemainingTimeInMillis() - waitMs < SETTLE_RESERVE_MS) throw error;
+        logger.warn('task result not written; retrying', { ...log, attempt, error_name: (error as Error | undefined)?.name });
+        await clock.sleep(waitMs);
+      }
+    }
   }
 
   /** Someone else holds the task: come back when their lease ends (the task is finished by then, or theirs died). */

@@ -6,7 +6,7 @@ import type { KeyPolicy } from '../keys/keyPolicy';
 import type { Clock } from '../resilience/clock';
 import type { Task, TaskView } from './Task';
 import { toTaskView } from './Task';
-import { taskNotCancellable, taskNotFound, taskQueueUnavailable, taskStoreUnavailable } from './taskErrors';
+import { reachingStore, taskNotCancellable, taskNotFound, taskQueueUnavailable, taskStoreUnavailable } from './taskErrors';
 import { isTaskId, randomTaskId, taskIdFor } from './taskId';
 import type { TaskQueue } from './TaskQueue';
 import type { TaskStore } from './TaskStore';
@@ -148,16 +148,17 @@ export class TaskService {
    * @throws GatewayError `invalid_request` for a bad limit, or an `after` that names no task of the tenant's
    */
   async list(tenant: string, query: { limit?: string; after?: string }): Promise<TaskList> {
-    const limit = query.limit === undefined ? DEFAULT_LIST_LIMIT : Number(query.limit);
+    // Decimal digits only: Number() would also take '0x10', '1e1' and ' 16 '.
+    const limit = query.limit === undefined ? DEFAULT_LIST_LIMIT : /^\d{1,4}$/.test(query.limit) ? Number(query.limit) : NaN;
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) {
       throw new GatewayError('invalid_request', `limit must be an integer from 1 to ${MAX_LIST_LIMIT}`, { details: { param: 'limit' } });
     }
     let after: Task | undefined;
     if (query.after !== undefined) {
-      after = isTaskId(query.after) ? await this.options.store.get({ tenant, id: query.after }) : undefined;
+      after = isTaskId(query.after) ? await reachingStore(this.options.store.get({ tenant, id: query.after })) : undefined;
       if (!after) throw new GatewayError('invalid_request', `after: no task ${JSON.stringify(query.after)} (ids are a page's last_id)`, { details: { param: 'after' } });
     }
-    const { tasks, hasMore } = await this.options.store.list(tenant, { limit, after });
+    const { tasks, hasMore } = await reachingStore(this.options.store.list(tenant, { limit, after }));
     const data = tasks.map(toTaskView);
     return { object: 'list', data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: hasMore };
   }
@@ -174,7 +175,7 @@ export class TaskService {
   async cancel(tenant: string, id: string): Promise<TaskView> {
     if (!isTaskId(id)) throw taskNotFound(id);
     const now = this.options.clock.now();
-    if (!(await this.options.store.cancel({ tenant, id }, now))) {
+    if (!(await reachingStore(this.options.store.cancel({ tenant, id }, now)))) {
       const current = await this.load(tenant, id);
       throw taskNotCancellable(id, current.status);
     }
@@ -183,7 +184,7 @@ export class TaskService {
   }
 
   private async load(tenant: string, id: string): Promise<Task> {
-    const task = isTaskId(id) ? await this.options.store.get({ tenant, id }) : undefined;
+    const task = isTaskId(id) ? await reachingStore(this.options.store.get({ tenant, id })) : undefined;
     if (!task) throw taskNotFound(id);
     return task;
   }

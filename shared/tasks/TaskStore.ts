@@ -25,7 +25,8 @@ export interface TaskStore {
   markEnqueued(ref: TaskRef, at: number): Promise<void>;
   /**
    * Up to `limit` tasks, of any tenant, still `queued` and never claimed, whose message was never
-   * sent or last sent before `sentBefore` (epoch ms): the candidates for a lost message.
+   * sent or last sent before `sentBefore` (epoch ms), or `running` on a lease that ended before
+   * `sentBefore` and not sent since: the candidates for a lost message.
    */
   listStaleQueued(sentBefore: number, limit: number): Promise<Task[]>;
   /** queued → cancelled; false when the task is missing or past queued. */

@@ -14,12 +14,19 @@ import type { TaskStore } from './TaskStore';
 export const STALE_QUEUED_AFTER_MS = 60_000;
 
 /**
- * Whether a `queued` task's message may be lost: never sent (`enqueuedAt` unset: the send failed
- * or the submitter crashed), or sent longer than `staleAfterMs` ago and never claimed since.
+ * Whether a task's message may be lost: `queued` and never sent (`enqueuedAt` unset: the send
+ * failed or the submitter crashed), or sent longer than `staleAfterMs` ago and never claimed
+ * since; or `running` on a claim whose lease ended longer than `staleAfterMs` ago (and not sent
+ * since), so its worker is gone and its message may have gone too (a queue that lost it). A
+ * live worker never outlives its lease (the lease outlasts its invocation), so re-sending such a
+ * task cannot run it twice at once; the claim takes the expired lease over.
  * A task handed back to `queued` after a failed attempt (`attempts > 0`) is not: SQS holds its
  * message through the redelivery delay, which may be hours by design.
  */
 export function mayHaveLostMessage(task: Task, now: number, staleAfterMs: number = STALE_QUEUED_AFTER_MS): boolean {
+  if (task.status === 'running') {
+    return task.leaseUntil !== undefined && now - Math.max(task.leaseUntil, task.enqueuedAt ?? 0) > staleAfterMs;
+  }
   if (task.status !== 'queued') return false;
   if (task.enqueuedAt === undefined) return true;
   return task.attempts === 0 && now - task.enqueuedAt > staleAfterMs;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { circuitBreakerConfigSchema } from '../breaker/config';
+import { restToolSchema } from '../mcp/restToolConfig';
 
 /**
  * `services.<name>` in the config: a third-party API the tool proxy calls for agents
@@ -127,6 +128,8 @@ export const serviceSchema = z.strictObject({
     })
     .optional(),
   high_stakes: z.array(highStakesSchema).default([]),
+  /** Operations of this service exposed as MCP tools on `/mcp` (see shared/mcp/mcpConfig.ts). */
+  tools: z.array(restToolSchema).default([]),
   /** The same key making the same call more than `max_repeats` times in `window_ms` is a loop. */
   loop_detection: z
     .strictObject({

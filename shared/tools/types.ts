@@ -54,7 +54,8 @@ export interface ToolResponse {
  * check: what the approvals part calls once a person approved a held call.
  */
 export interface ToolCallExecutor {
-  execute(call: ToolCall, caller: ToolCaller, deadline: Deadline): Promise<ToolResponse>;
+  /** `context.approvalId` goes on the call's audit line. */
+  execute(call: ToolCall, caller: ToolCaller, deadline: Deadline, context?: { approvalId?: string }): Promise<ToolResponse>;
 }
 
 /** Identifies one end user's connection to one service, within a tenant. */

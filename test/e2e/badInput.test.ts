@@ -173,7 +173,7 @@ describe('e2e: bad client input gives 4xx, never 5xx', () => {
   });
 
   it('guarantee: an invalid key is 401 invalid_api_key (SDK AuthenticationError), for chat and models', async () => {
-    const client = sdkClient(gateway.url, 'bw_test_e2e_wrong_key_9999');
+    const client = sdkClient(gateway.url, 'bw_test_e2e_wrong_key_9999_xxxxx');
     const error = await sdkError(client.chat.completions.create(valid));
     assert.ok(error instanceof AuthenticationError);
     assert.equal(error.status, 401);

@@ -485,7 +485,7 @@ describe('e2e: the Anthropic Messages API (POST /v1/messages) with the Anthropic
 
   describe('errors in Anthropic\'s shape, so the SDK raises its own classes', () => {
     it('a bad key: AuthenticationError (401, authentication_error)', async () => {
-      const error = await sdkError(client('anthropic', 'bw_test_not_a_key_0000').messages.create({ model: 'any', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] }));
+      const error = await sdkError(client('anthropic', 'bw_test_not_a_key_0000_xxxxxxxxx').messages.create({ model: 'any', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] }));
       assert.ok(error instanceof AuthenticationError, `got ${error.constructor.name}`);
       assert.equal(error.status, 401);
       assert.equal(error.type, 'authentication_error');
@@ -495,7 +495,7 @@ describe('e2e: the Anthropic Messages API (POST /v1/messages) with the Anthropic
     });
 
     it('a bad key with a bad body is still a 401: the key is checked first', async () => {
-      const response = await raw(`${stack.gateway.url}/v1/messages`, { body: { model: 'any' }, auth: 'bw_test_not_a_key_0000' });
+      const response = await raw(`${stack.gateway.url}/v1/messages`, { body: { model: 'any' }, auth: 'bw_test_not_a_key_0000_xxxxxxxxx' });
       assert.equal(response.status, 401);
     });
 

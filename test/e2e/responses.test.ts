@@ -337,7 +337,7 @@ describe('e2e: the Responses API with the openai SDK', () => {
   });
 
   it('a bad key is a 401 (AuthenticationError) before the body is looked at', async () => {
-    const error = await sdkError(sdkClient(stack.gateway.url, 'bw_test_wrong').responses.create({ model: 'any', input: 'hi', bogus: 1 } as never));
+    const error = await sdkError(sdkClient(stack.gateway.url, 'bw_test_wrong_xxxxxxxxxxxxxxxxxx').responses.create({ model: 'any', input: 'hi', bogus: 1 } as never));
     assert.ok(error instanceof AuthenticationError);
   });
 

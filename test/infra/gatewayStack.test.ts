@@ -4,23 +4,25 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { App, Duration } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { GatewayStack, type GatewayStackProps } from '../../lib/GatewayStack.js';
 import { gatewayTimeouts, readDeadlineSettings } from '../../lib/gatewayTimeouts.js';
 import { DEFAULT_CONFIG_PATH, DEFAULT_GATEWAY_ENTRY, DEFAULT_WORKER_ENTRY } from '../../lib/paths.js';
 import {
+  buildStacks,
   cdkJsonContext,
   gatewayFunction,
+  liveAliasId,
   onlyResource,
   synth as synthStack,
   useScratch,
   workerFunction,
   writeConfig,
   type CfnTemplate,
+  type SynthProps,
 } from './synthStack.js';
 
 const scratch = useScratch();
 
-function synth(props: GatewayStackProps = {}): { template: Template; json: CfnTemplate } {
+function synth(props: SynthProps = {}): { template: Template; json: CfnTemplate } {
   return synthStack(scratch, props);
 }
 
@@ -80,14 +82,14 @@ function timeoutsOf(json: CfnTemplate): { functionMs: number; integrations: Map<
 
 describe('GatewayStack', () => {
   describe('gateway function', () => {
-    it('runs Node 22 on arm64 with X-Ray active tracing, a 5 min 30 s timeout and 1024 MB', () => {
+    it('runs Node 24 on arm64 with X-Ray active tracing, a 5 min 30 s timeout and 1024 MB', () => {
       const { template, json } = synth({ configPath: writeConfig(scratch, 'defaults.json', configWithSettings({})) });
       // The gateway and the task worker; no custom-resource functions sneak in.
       template.resourceCountIs('AWS::Lambda::Function', 2);
       gatewayFunction(json);
       workerFunction(json);
       template.hasResourceProperties('AWS::Lambda::Function', {
-        Runtime: 'nodejs22.x',
+        Runtime: 'nodejs24.x',
         Architectures: ['arm64'],
         TracingConfig: { Mode: 'Active' },
         // max_request_ms 300 000 + lambda_margin_ms 1 000 + 29 s of headroom.
@@ -199,21 +201,21 @@ describe('GatewayStack', () => {
       'GET /v1/responses/{id}',
       'DELETE /v1/responses/{id}',
     ]) {
-      it(`routes ${route} to the function through a Lambda proxy integration`, () => {
+      it(`routes ${route} to the function's live alias through a Lambda proxy integration`, () => {
         const { json } = synth();
-        const [functionId] = gatewayFunction(json);
+        const aliasId = liveAliasId(json, gatewayFunction(json)[0]);
         const method = methods(json).get(route);
         assert.ok(method, `no method ${route}; have: ${[...methods(json).keys()].sort().join(', ')}`);
         const integration = method['Integration'] as { Type?: string; IntegrationHttpMethod?: string; Uri?: unknown };
         assert.equal(integration.Type, 'AWS_PROXY');
         assert.equal(integration.IntegrationHttpMethod, 'POST');
-        assert.match(JSON.stringify(integration.Uri), new RegExp(`"${functionId}","Arn"`));
+        assert.match(JSON.stringify(integration.Uri), new RegExp(`\\{"Ref":"${aliasId}"\\}`));
       });
     }
 
     it('streams every method: STREAM transfer mode, invoked through InvokeWithResponseStream', () => {
       const { json } = synth();
-      const [functionId] = gatewayFunction(json);
+      const aliasId = liveAliasId(json, gatewayFunction(json)[0]);
       const { integrations } = timeoutsOf(json);
       assert.ok(integrations.size >= 7, `only ${integrations.size} methods`);
       for (const [route, integration] of integrations) {
@@ -222,7 +224,7 @@ describe('GatewayStack', () => {
         // The InvokeWithResponseStream path, not the buffered 2015-03-31/.../invocations one.
         const uri = JSON.stringify(integration.Uri);
         assert.match(uri, /:lambda:path\/2021-11-15\/functions\//, route);
-        assert.match(uri, new RegExp(`"${functionId}","Arn"\\]\\},"/response-streaming-invocations"`), route);
+        assert.match(uri, new RegExp(`\\{"Ref":"${aliasId}"\\},"/response-streaming-invocations"`), route);
         assert.doesNotMatch(uri, /2015-03-31/, route);
       }
     });
@@ -278,13 +280,14 @@ describe('GatewayStack', () => {
       }
     });
 
-    it('lets API Gateway invoke the function', () => {
+    it("lets API Gateway invoke the function's live alias, and nothing else", () => {
       const { template, json } = synth();
-      const [functionId] = gatewayFunction(json);
+      const aliasId = liveAliasId(json, gatewayFunction(json)[0]);
+      template.resourceCountIs('AWS::Lambda::Permission', 1);
       template.hasResourceProperties('AWS::Lambda::Permission', {
         Action: 'lambda:InvokeFunction',
         Principal: 'apigateway.amazonaws.com',
-        FunctionName: { 'Fn::GetAtt': [functionId, 'Arn'] },
+        FunctionName: { Ref: aliasId },
       });
     });
 
@@ -314,15 +317,7 @@ describe('GatewayStack', () => {
   describe('bundling', () => {
     it('refuses to synthesize with bundling when the routing config is missing', () => {
       const app = new App({ context: cdkJsonContext(), outdir: mkdtempSync(join(scratch.dir, 'cdk.out-')) });
-      assert.throws(
-        () =>
-          new GatewayStack(app, 'Breakwater', {
-            entry: scratch.entry,
-            workerEntry: scratch.workerEntry,
-            configPath: join(scratch.dir, 'nope.json'),
-          }),
-        /routing config not found at .*nope\.json/,
-      );
+      assert.throws(() => buildStacks(app, scratch, { configPath: join(scratch.dir, 'nope.json') }), /routing config not found at .*nope\.json/);
     });
 
     it('ships breakwater.config.json next to the ESM bundle (real esbuild run)', (t: TestContext) => {
@@ -333,10 +328,11 @@ describe('GatewayStack', () => {
       const outdir = mkdtempSync(join(scratch.dir, 'cdk.out-'));
       const app = new App({ context: cdkJsonContext(), outdir });
       // Only the gateway is bundled here: the worker's bundle is the same recipe (see worker tests).
-      const stack = new GatewayStack(app, 'Breakwater', {
-        workerEntry: existsSync(DEFAULT_WORKER_ENTRY) ? undefined : scratch.workerEntry,
+      const { gateway } = buildStacks(app, scratch, {
+        entry: DEFAULT_GATEWAY_ENTRY,
+        workerEntry: existsSync(DEFAULT_WORKER_ENTRY) ? DEFAULT_WORKER_ENTRY : scratch.workerEntry,
       });
-      const json = Template.fromStack(stack).toJSON() as CfnTemplate;
+      const json = Template.fromStack(gateway).toJSON() as CfnTemplate;
       const [, fn] = gatewayFunction(json);
       const key = String((fn.Properties?.['Code'] as { S3Key: unknown }).S3Key);
       const assetDir = join(outdir, `asset.${key.replace(/\.zip$/, '')}`);

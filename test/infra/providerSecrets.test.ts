@@ -50,7 +50,7 @@ const MIXED_CONFIG = {
     cheap: { provider: 'sim' },
   },
   tenants: {
-    acme: { route: 'default', keys: ['bw_test_acme_key_000001'], credential_overrides: { 'openai-main': 'byok/acme-openai' } },
+    acme: { route: 'default', keys: ['bw_test_acme_key_000001_xxxxxxxx'], credential_overrides: { 'openai-main': 'byok/acme-openai' } },
     'beta.co': { route: 'cheap' },
   },
 };
@@ -72,12 +72,34 @@ describe('configNeeds', () => {
       credentials: ['anthropic', 'azure-openai', 'byok/acme-openai', 'openai-prod'],
       bedrock: true,
       tenants: ['acme', 'beta.co'],
+      userConnections: false,
     });
   });
 
   it('sees an inline bedrock target too', () => {
-    assert.deepEqual(configNeeds(INLINE_BEDROCK_CONFIG), { credentials: [], bedrock: true, tenants: ['solo'] });
-    assert.deepEqual(configNeeds(NO_BEDROCK_CONFIG), { credentials: [], bedrock: false, tenants: ['solo'] });
+    assert.deepEqual(configNeeds(INLINE_BEDROCK_CONFIG), { credentials: [], bedrock: true, tenants: ['solo'], userConnections: false });
+    assert.deepEqual(configNeeds(NO_BEDROCK_CONFIG), { credentials: [], bedrock: false, tenants: ['solo'], userConnections: false });
+  });
+
+  it("adds tool services' and MCP servers' secrets, and the token key when users connect", () => {
+    const needs = configNeeds({
+      ...NO_BEDROCK_CONFIG,
+      services: {
+        crm: { base_url: 'https://crm.example/api', auth: { type: 'api_key', secret: 'tools/crm' } },
+        calendar: {
+          base_url: 'https://calendar.example',
+          auth: { type: 'oauth_user', secret: 'tools/calendar-app', authorize_url: 'https://auth.example/a', token_url: 'https://auth.example/t' },
+        },
+        internal: { base_url: 'https://abc.execute-api.eu-west-1.amazonaws.com/prod', auth: { type: 'sigv4', service: 'execute-api' } },
+      },
+      mcp_servers: { files: { url: 'https://files.example/mcp', auth: { type: 'bearer', secret: 'mcp/files' } } },
+    });
+    assert.deepEqual(needs, {
+      credentials: ['mcp/files', 'tools/calendar-app', 'tools/crm'],
+      bedrock: false,
+      tenants: ['solo'],
+      userConnections: true,
+    });
   });
 
   it('reads the repo config', () => {
@@ -131,7 +153,7 @@ describe('provider secrets', () => {
     }
   });
 
-  it('generates a 64-character signing_secret for each tenant', () => {
+  it('generates a 64-character signing_secret for each tenant, and retains it', () => {
     const [, secret] = secretsByName(stack.json).get('breakwater/callback-signing/acme')!;
     assert.deepEqual(secret.Properties?.['GenerateSecretString'], {
       ExcludePunctuation: true,
@@ -139,6 +161,8 @@ describe('provider secrets', () => {
       PasswordLength: 64,
       SecretStringTemplate: '{}',
     });
+    // Tenants' receivers hold it, and a deleted secret's name would block the next deploy.
+    assert.equal(secret.DeletionPolicy, 'Retain');
   });
 
   it('grants read on every credential secret to the gateway and the worker', () => {
@@ -228,5 +252,43 @@ describe('bedrock access', () => {
   it('grants it for an inline bedrock target', () => {
     const inline = synth(scratch, { configPath: writeConfig(scratch, 'inline.json', INLINE_BEDROCK_CONFIG) }).json;
     assert.equal(bedrockStatements(inline, gatewayRoleId(inline)).length, 1);
+  });
+});
+
+describe('tool proxy secrets', () => {
+  const TOOLS_CONFIG = {
+    routes: { default: { provider: 'sim' } },
+    providers: { sim: { type: 'simulated' } },
+    services: {
+      crm: { base_url: 'https://crm.example/api', auth: { type: 'api_key', secret: 'tools/crm' } },
+      calendar: {
+        base_url: 'https://calendar.example',
+        auth: { type: 'oauth_user', secret: 'tools/calendar-app', authorize_url: 'https://auth.example/a', token_url: 'https://auth.example/t' },
+      },
+    },
+    tenants: { solo: { route: 'default' } },
+  };
+
+  it("creates each service's secret and the token data key; only the gateway reads the data key", () => {
+    const { json } = synth(scratch, { configPath: writeConfig(scratch, 'tools.json', TOOLS_CONFIG) });
+    const secrets = secretsByName(json);
+    for (const name of ['breakwater/tools/crm', 'breakwater/tools/calendar-app']) {
+      const [secretId] = secrets.get(name)!;
+      assert.deepEqual(actionsOnResource(json, gatewayRoleId(json), secretId), ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'], name);
+    }
+    const [keyId, key] = secrets.get('breakwater/tool-token-key')!;
+    assert.deepEqual(key.Properties?.['GenerateSecretString'], {
+      ExcludePunctuation: true,
+      GenerateStringKey: 'key',
+      PasswordLength: 64,
+      SecretStringTemplate: '{"key_id":"v1"}',
+    });
+    assert.equal(key.DeletionPolicy, 'Retain', 'losing it would lose every connection');
+    assert.deepEqual(actionsOnResource(json, gatewayRoleId(json), keyId), ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']);
+    assert.deepEqual(actionsOnResource(json, workerRoleId(json), keyId), [], 'the worker never touches user tokens');
+  });
+
+  it('creates no token data key when no service connects on behalf of users', () => {
+    assert.equal(secretsByName(stack.json).get('breakwater/tool-token-key'), undefined);
   });
 });

@@ -1,7 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { TABLES, type TableId, type TableSpec } from '../../shared/stores/dynamo/tables.js';
-import { OUTPUTS } from '../../lib/GatewayStack.js';
+import { GATEWAY_TABLE_GRANTS, OUTPUTS, WORKER_TABLE_GRANTS } from '../../lib/GatewayStack.js';
+import { CUSTOMER_DATA_TABLES, TABLE_ACCESS, type TableGrants } from '../../lib/StateTables.js';
 import {
   actionsOnResource,
   assertOnlyFunctionRolesTouch,
@@ -13,6 +14,7 @@ import {
   resourcesOfType,
   roleIdOf,
   statementsOfRole,
+  synth,
   useSynthesizedStack,
   workerFunction,
 } from './synthStack.js';
@@ -39,29 +41,43 @@ const READ_WRITE_ACTIONS = [
 
 const stack = useSynthesizedStack();
 
-/** Table id → logical id, found through the env var the gateway reads its name from. */
+/** Table id → logical id, found through the stack output the CLI reads its name from. */
 function tableLogicalIds(): Record<TableId, string> {
-  const env = environmentOf(gatewayFunction(stack.json)[1]);
   return Object.fromEntries(
     TABLE_IDS.map((id) => {
-      const ref = env[TABLES[id].envVar] as { Ref?: string } | undefined;
-      assert.ok(ref?.Ref, `gateway has no ${TABLES[id].envVar} referencing a table`);
-      assert.equal(stack.json.Resources[ref.Ref]?.Type, 'AWS::DynamoDB::Table', `${TABLES[id].envVar} → ${ref.Ref}`);
+      const ref = stack.json.Outputs?.[OUTPUTS.tableName(id)]?.Value as { Ref?: string } | undefined;
+      assert.ok(ref?.Ref, `no output ${OUTPUTS.tableName(id)} referencing a table`);
+      assert.equal(stack.json.Resources[ref.Ref]?.Type, 'AWS::DynamoDB::Table', `${OUTPUTS.tableName(id)} → ${ref.Ref}`);
       return [id, ref.Ref];
     }),
   ) as Record<TableId, string>;
 }
 
+/** What a role should be allowed on each table, from the declared grants. */
+function expectedActions(grants: TableGrants): Record<TableId, string[]> {
+  return Object.fromEntries(
+    TABLE_IDS.map((id) => [id, grants[id] === undefined ? [] : grants[id] === TABLE_ACCESS.READ ? READ_ACTIONS : READ_WRITE_ACTIONS]),
+  ) as Record<TableId, string[]>;
+}
+
 describe('state tables', () => {
-  it('creates one DynamoDB table per entry of TABLES, each named to the gateway by its env var', () => {
+  it('creates one DynamoDB table per entry of TABLES, each named to a function it is granted to by its env var', () => {
     assert.equal(resourcesOfType(stack.json, 'AWS::DynamoDB::Table').length, TABLE_IDS.length);
-    assert.equal(new Set(Object.values(tableLogicalIds())).size, TABLE_IDS.length);
+    const ids = tableLogicalIds();
+    assert.equal(new Set(Object.values(ids)).size, TABLE_IDS.length);
     assert.ok(TABLE_IDS.includes('tasks' as TableId), 'the tasks table is among them');
+    for (const [fn, grants] of [[gatewayFunction(stack.json)[1], GATEWAY_TABLE_GRANTS], [workerFunction(stack.json)[1], WORKER_TABLE_GRANTS]] as const) {
+      const env = environmentOf(fn);
+      for (const id of TABLE_IDS) {
+        assert.deepEqual(env[TABLES[id].envVar], grants[id] === undefined ? undefined : { Ref: ids[id] }, TABLES[id].envVar);
+      }
+    }
   });
 
   for (const id of TABLE_IDS) {
     const spec = TABLES[id] as TableSpec;
-    it(`${id}: on-demand, partition key "${spec.partitionKey}", TTL ${spec.ttlAttribute ?? 'none'}, PITR ${spec.pointInTimeRecovery === true ? 'on' : 'off'}, AWS-managed encryption`, () => {
+    const pitr = spec.pointInTimeRecovery === true || CUSTOMER_DATA_TABLES.has(id);
+    it(`${id}: on-demand, partition key "${spec.partitionKey}", TTL ${spec.ttlAttribute ?? 'none'}, PITR ${pitr ? 'on' : 'off'}, AWS-managed encryption`, () => {
       const table = stack.json.Resources[tableLogicalIds()[id]]!;
       const props = table.Properties ?? {};
       assert.equal(props['BillingMode'], 'PAY_PER_REQUEST');
@@ -95,9 +111,7 @@ describe('state tables', () => {
         props['TimeToLiveSpecification'],
         spec.ttlAttribute ? { AttributeName: spec.ttlAttribute, Enabled: true } : undefined,
       );
-      assert.deepEqual(props['PointInTimeRecoverySpecification'], {
-        PointInTimeRecoveryEnabled: spec.pointInTimeRecovery === true,
-      });
+      assert.deepEqual(props['PointInTimeRecoverySpecification'], { PointInTimeRecoveryEnabled: pitr });
       assert.deepEqual(props['SSESpecification'], { SSEEnabled: true });
     });
   }
@@ -108,22 +122,44 @@ describe('state tables', () => {
     assert.deepEqual(spend.Properties?.['TimeToLiveSpecification'], { AttributeName: 'expires_at', Enabled: true });
   });
 
-  it('retains spend, keys and tasks (money and identity); the rest may go with the stack', () => {
+  it('customer data (spend, keys, tasks, responses, connections, approvals): PITR, deletion protection, retained; the rest may go with the stack', () => {
     const ids = tableLogicalIds();
     const { Resources } = stack.json;
     const policies = Object.fromEntries(
-      TABLE_IDS.map((id) => [id, [Resources[ids[id]]!.DeletionPolicy, Resources[ids[id]]!.UpdateReplacePolicy]]),
+      TABLE_IDS.map((id) => {
+        const table = Resources[ids[id]]!;
+        const props = table.Properties ?? {};
+        return [
+          id,
+          [
+            table.DeletionPolicy,
+            table.UpdateReplacePolicy,
+            props['DeletionProtectionEnabled'] === true,
+            (props['PointInTimeRecoverySpecification'] as { PointInTimeRecoveryEnabled?: boolean }).PointInTimeRecoveryEnabled,
+          ],
+        ];
+      }),
     );
-    assert.deepEqual(policies, {
-      breakers: ['Delete', 'Delete'],
-      spend: ['Retain', 'Retain'],
-      idempotency: ['Delete', 'Delete'],
-      keys: ['Retain', 'Retain'],
-      rateLimits: ['Delete', 'Delete'],
-      cache: ['Delete', 'Delete'],
-      tasks: ['Retain', 'Retain'],
-      responses: ['Delete', 'Delete'],
-    });
+    const customer = ['Retain', 'Retain', true, true];
+    for (const id of ['spend', 'keys', 'tasks', 'responses', 'connections', 'approvals']) {
+      if (id in TABLES) assert.deepEqual(policies[id], customer, id);
+    }
+    assert.deepEqual(policies['breakers'], ['Delete', 'Delete', false, false]);
+    assert.deepEqual(policies['cache'], ['Delete', 'Delete', false, false]);
+    assert.deepEqual(policies['rateLimits'], ['Delete', 'Delete', false, false]);
+    assert.deepEqual(policies['idempotency'], ['Delete', 'Delete', false, false]);
+    for (const id of TABLE_IDS) {
+      assert.deepEqual(policies[id], CUSTOMER_DATA_TABLES.has(id) ? customer : ['Delete', 'Delete', false, (TABLES[id] as TableSpec).pointInTimeRecovery === true], id);
+    }
+  });
+
+  it('lets CloudFormation name the tables unless a stage prefix is given; then `<prefix><kebab-id>`', () => {
+    for (const id of Object.values(tableLogicalIds())) assert.equal(stack.json.Resources[id]!.Properties?.['TableName'], undefined);
+    const named = synth(stack.scratch, { tableNamePrefix: 'breakwater-qa-' }).json;
+    const names = resourcesOfType(named, 'AWS::DynamoDB::Table').map(([, r]) => r.Properties?.['TableName']);
+    assert.ok(names.includes('breakwater-qa-keys'), names.join(', '));
+    assert.ok(names.includes('breakwater-qa-rate-limits'), names.join(', '));
+    assert.equal(new Set(names).size, TABLE_IDS.length);
   });
 
   it('outputs every table name for the CLI', () => {
@@ -137,20 +173,37 @@ describe('state tables', () => {
 });
 
 describe('table grants (least privilege)', () => {
-  it('gateway: read/write on breakers, spend, idempotency, cache, rateLimits, tasks and responses; read only on keys', () => {
+  it('gateway: read/write on breakers, spend, idempotency, cache, rateLimits, tasks, responses, connections and approvals; read only on keys', () => {
     const ids = tableLogicalIds();
     const roleId = gatewayRoleId(stack.json);
     const granted = Object.fromEntries(TABLE_IDS.map((id) => [id, actionsOnResource(stack.json, roleId, ids[id])]));
-    assert.deepEqual(granted, {
-      breakers: READ_WRITE_ACTIONS,
-      spend: READ_WRITE_ACTIONS,
-      idempotency: READ_WRITE_ACTIONS,
-      keys: READ_ACTIONS,
-      rateLimits: READ_WRITE_ACTIONS,
-      cache: READ_WRITE_ACTIONS,
-      tasks: READ_WRITE_ACTIONS,
-      responses: READ_WRITE_ACTIONS,
-    });
+    assert.deepEqual(granted, expectedActions(GATEWAY_TABLE_GRANTS));
+    assert.deepEqual(
+      {
+        breakers: granted.breakers,
+        spend: granted.spend,
+        idempotency: granted.idempotency,
+        keys: granted.keys,
+        rateLimits: granted.rateLimits,
+        cache: granted.cache,
+        tasks: granted.tasks,
+        responses: granted.responses,
+        connections: granted.connections,
+        approvals: granted.approvals,
+      },
+      {
+        breakers: READ_WRITE_ACTIONS,
+        spend: READ_WRITE_ACTIONS,
+        idempotency: READ_WRITE_ACTIONS,
+        keys: READ_ACTIONS,
+        rateLimits: READ_WRITE_ACTIONS,
+        cache: READ_WRITE_ACTIONS,
+        tasks: READ_WRITE_ACTIONS,
+        responses: READ_WRITE_ACTIONS,
+        connections: READ_WRITE_ACTIONS,
+        approvals: READ_WRITE_ACTIONS,
+      },
+    );
   });
 
   it('worker: read/write on what it uses, nothing at all on keys or stored responses (no env var either)', () => {
@@ -158,20 +211,15 @@ describe('table grants (least privilege)', () => {
     const [, worker] = workerFunction(stack.json);
     const roleId = roleIdOf(worker);
     const granted = Object.fromEntries(TABLE_IDS.map((id) => [id, actionsOnResource(stack.json, roleId, ids[id])]));
-    assert.deepEqual(granted, {
-      breakers: READ_WRITE_ACTIONS,
-      spend: READ_WRITE_ACTIONS,
-      idempotency: READ_WRITE_ACTIONS,
-      keys: [],
-      rateLimits: READ_WRITE_ACTIONS,
-      cache: READ_WRITE_ACTIONS,
-      tasks: READ_WRITE_ACTIONS,
-      responses: [],
-    });
+    assert.deepEqual(granted, expectedActions(WORKER_TABLE_GRANTS));
+    assert.deepEqual(
+      { breakers: granted.breakers, spend: granted.spend, keys: granted.keys, tasks: granted.tasks, responses: granted.responses, connections: granted.connections, approvals: granted.approvals },
+      { breakers: READ_WRITE_ACTIONS, spend: READ_WRITE_ACTIONS, keys: [], tasks: READ_WRITE_ACTIONS, responses: [], connections: [], approvals: [] },
+    );
     const env = environmentOf(worker);
     assert.equal(env[TABLES.keys.envVar], undefined);
     assert.equal(env[TABLES.responses.envVar], undefined);
-    for (const id of TABLE_IDS.filter((t) => t !== 'keys' && t !== 'responses')) {
+    for (const id of TABLE_IDS.filter((t) => WORKER_TABLE_GRANTS[t] !== undefined)) {
       assert.deepEqual(env[TABLES[id].envVar], { Ref: ids[id] }, TABLES[id].envVar);
     }
   });
@@ -190,11 +238,14 @@ describe('table grants (least privilege)', () => {
           const refs = referencedIds(resource);
           assert.equal(refs.size, 1, `${service}: ${JSON.stringify(resource)}`);
           assert.ok(tableIds.has([...refs][0]!), `${service}: ${JSON.stringify(resource)}`);
-          // A bare table ARN, or `<arn>/index/*` (a Fn::Join) of a table with an index (tasks: GET /v1/tasks).
+          // A bare table ARN, or `<arn>/index/<name>` (a Fn::Join) of one of the table's own indexes (tasks: GET /v1/tasks).
           const keys = Object.keys(resource as object);
           if (keys[0] === 'Fn::Join') {
+            const tableId = TABLE_IDS.find((id) => ids[id] === [...refs][0])!;
             assert.ok(indexed.has([...refs][0]!), `${service}: an index of a table without one: ${JSON.stringify(resource)}`);
-            assert.match(JSON.stringify(resource), /\/index\/\*"\]\]\}$/, `${service}: ${JSON.stringify(resource)}`);
+            const names = ((TABLES[tableId] as TableSpec).indexes ?? []).map((index) => index.name);
+            const match = /\/index\/([^"*]+)"\]\]\}$/.exec(JSON.stringify(resource));
+            assert.ok(match && names.includes(match[1]!), `${service}: not an index of ${tableId} by name: ${JSON.stringify(resource)}`);
           } else {
             assert.deepEqual(keys, ['Fn::GetAtt'], `${service}: ${JSON.stringify(resource)}`);
           }

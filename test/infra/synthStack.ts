@@ -6,6 +6,7 @@ import { after, before } from 'node:test';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { GatewayStack, type GatewayStackProps } from '../../lib/GatewayStack.js';
+import { StateStack, type StateStackProps } from '../../lib/StateStack.js';
 import { DEFAULT_GATEWAY_ENTRY, DEFAULT_WORKER_ENTRY, REPO_ROOT } from '../../lib/paths.js';
 
 /** Helpers shared by the stack's assertion tests: synthesis without bundling, and template queries. */
@@ -20,6 +21,9 @@ export type CfnTemplate = {
   Resources: Record<string, CfnResource>;
   Outputs?: Record<string, { Value: unknown }>;
 };
+
+/** The gateway stack's props, flat, plus what the state stack takes (both get configPath and workerTimeout). */
+export type SynthProps = Partial<Omit<GatewayStackProps, 'state'>> & Pick<StateStackProps, 'secretPrefix' | 'tableNamePrefix' | 'alarmEmail'>;
 export type Statement = { Effect: string; Action: string | string[]; Resource?: unknown };
 
 /** Feature flags from cdk.json, so the tests synthesize what `cdk synth` would. */
@@ -101,7 +105,7 @@ export interface SynthesizedStack {
  * Synthesizes the stack once for the test file (in `before`, after {@link useScratch} made the
  * scratch directory); `props` may write a config into that directory.
  */
-export function useSynthesizedStack(props: (scratch: Scratch) => GatewayStackProps = () => ({})): SynthesizedStack {
+export function useSynthesizedStack(props: (scratch: Scratch) => SynthProps = () => ({})): SynthesizedStack {
   const scratch = useScratch();
   let json: CfnTemplate | undefined;
   before(() => {
@@ -116,14 +120,63 @@ export function useSynthesizedStack(props: (scratch: Scratch) => GatewayStackPro
   };
 }
 
-export function synth(scratch: Scratch, props: GatewayStackProps = {}): { template: Template; json: CfnTemplate; stack: GatewayStack } {
+/** The state stack and the gateway stack on it, as `bin/app.ts` builds them, in `app`. */
+export function buildStacks(app: App, scratch: Scratch, props: SynthProps = {}): { state: StateStack; gateway: GatewayStack } {
+  const { secretPrefix, tableNamePrefix, alarmEmail, ...gatewayProps } = props;
+  const state = new StateStack(app, 'BreakwaterState', {
+    configPath: props.configPath,
+    workerTimeout: props.workerTimeout,
+    secretPrefix,
+    tableNamePrefix,
+    alarmEmail,
+  });
+  const gateway = new GatewayStack(app, 'Breakwater', { entry: scratch.entry, workerEntry: scratch.workerEntry, ...gatewayProps, state });
+  return { state, gateway };
+}
+
+/**
+ * Synthesizes both stacks without bundling and returns them *linked*: one template whose
+ * cross-stack references (`Fn::GetStackOutput` of the state stack's outputs) are replaced by
+ * the outputs' values, so a function's env var reads `{ Ref: <table> }` as in one stack, and
+ * every assertion can follow references from the functions to the data they touch.
+ */
+export function synth(
+  scratch: Scratch,
+  props: SynthProps = {},
+): { template: Template; json: CfnTemplate; stack: GatewayStack; state: StateStack; stateJson: CfnTemplate; gatewayJson: CfnTemplate } {
   const app = new App({
     context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] },
     outdir: mkdtempSync(join(scratch.dir, 'cdk.out-')),
   });
-  const stack = new GatewayStack(app, 'Breakwater', { entry: scratch.entry, workerEntry: scratch.workerEntry, ...props });
-  const template = Template.fromStack(stack);
-  return { template, json: template.toJSON() as CfnTemplate, stack };
+  const { state, gateway } = buildStacks(app, scratch, props);
+  const stateJson = Template.fromStack(state).toJSON() as CfnTemplate;
+  const gatewayJson = Template.fromStack(gateway).toJSON() as CfnTemplate;
+  const json = linkTemplates(stateJson, gatewayJson, state.stackName);
+  return { template: Template.fromJSON(json), json, stack: gateway, state, stateJson, gatewayJson };
+}
+
+/** `consumer`'s references to `producer`'s outputs replaced by their values, both templates' resources and outputs in one. */
+export function linkTemplates(producer: CfnTemplate, consumer: CfnTemplate, producerStackName: string): CfnTemplate {
+  const outputs = producer.Outputs ?? {};
+  const link = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(link);
+    if (value === null || typeof value !== 'object') return value;
+    const reference = (value as Record<string, unknown>)['Fn::GetStackOutput'] as { StackName?: unknown; OutputName?: string } | undefined;
+    if (reference) {
+      assert.equal(reference.StackName, producerStackName, `a reference to another stack: ${JSON.stringify(value)}`);
+      const output = outputs[reference.OutputName ?? ''];
+      assert.ok(output, `no output ${reference.OutputName} in ${producerStackName}`);
+      return output.Value;
+    }
+    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, link(inner)]));
+  };
+  for (const id of Object.keys(consumer.Resources)) {
+    assert.ok(!(id in producer.Resources), `logical id ${id} is in both stacks`);
+  }
+  return {
+    Resources: { ...producer.Resources, ...(link(consumer.Resources) as CfnTemplate['Resources']) },
+    Outputs: { ...outputs, ...(link(consumer.Outputs ?? {}) as CfnTemplate['Outputs']) },
+  };
 }
 
 export function resourcesOfType(json: CfnTemplate, type: string): Array<[string, CfnResource]> {
@@ -216,4 +269,13 @@ export function assertOnlyFunctionRolesTouch(json: CfnTemplate, touches: (docume
     const roles = ((policy.Properties?.['Roles'] ?? []) as { Ref?: string }[]).map((r) => r.Ref);
     assert.ok(roles.every((r) => r !== undefined && allowed.has(r)), `${policyId} grants ${what} to ${roles.join(', ')}`);
   }
+}
+
+/** Logical id of the `live` alias of the function `functionId`: what API Gateway and SQS invoke. */
+export function liveAliasId(json: CfnTemplate, functionId: string): string {
+  const found = resourcesOfType(json, 'AWS::Lambda::Alias').filter(
+    ([, r]) => JSON.stringify(r.Properties?.['FunctionName']) === JSON.stringify({ Ref: functionId }) && r.Properties?.['Name'] === 'live',
+  );
+  assert.equal(found.length, 1, `expected one live alias of ${functionId}, found ${found.length}`);
+  return found[0]![0];
 }

@@ -9,6 +9,8 @@ import {
   environmentOf,
   gatewayFunction,
   gatewayRoleId,
+  liveAliasId,
+  referencedIds,
   resourcesOfType,
   synth,
   useSynthesizedStack,
@@ -27,20 +29,20 @@ interface QueueIds {
   dlqNormal: string;
 }
 
-/** Logical ids of the four queues, found through the env vars the gateway reads. */
+/** Logical ids of the four queues: the main ones through the env vars the gateway reads, the DLQs through the outputs the CLI reads. */
 function queueIds(template: CfnTemplate = stack.json): QueueIds {
   const env = environmentOf(gatewayFunction(template)[1]);
-  const ref = (name: string) => {
-    const value = env[name] as { Ref?: string } | undefined;
-    assert.ok(value?.Ref, `${name} should Ref a queue`);
-    assert.equal(template.Resources[value.Ref]?.Type, 'AWS::SQS::Queue', name);
-    return value.Ref;
+  const queue = (value: unknown, name: string) => {
+    const id = (value as { Ref?: string } | undefined)?.Ref;
+    assert.ok(id, `${name} should Ref a queue`);
+    assert.equal(template.Resources[id]?.Type, 'AWS::SQS::Queue', name);
+    return id;
   };
   return {
-    high: ref(QUEUE_ENV.HIGH_URL),
-    normal: ref(QUEUE_ENV.NORMAL_URL),
-    dlqHigh: ref(DLQ_ENV.HIGH_URL),
-    dlqNormal: ref(DLQ_ENV.NORMAL_URL),
+    high: queue(env[QUEUE_ENV.HIGH_URL], QUEUE_ENV.HIGH_URL),
+    normal: queue(env[QUEUE_ENV.NORMAL_URL], QUEUE_ENV.NORMAL_URL),
+    dlqHigh: queue(template.Outputs?.[OUTPUTS.DLQ_HIGH_URL]?.Value, OUTPUTS.DLQ_HIGH_URL),
+    dlqNormal: queue(template.Outputs?.[OUTPUTS.DLQ_NORMAL_URL]?.Value, OUTPUTS.DLQ_NORMAL_URL),
   };
 }
 
@@ -133,7 +135,8 @@ describe('worker event sources', () => {
     for (const [queueId, concurrency] of [[ids.high, 20], [ids.normal, 5]] as const) {
       const mapping = bySource.get(JSON.stringify({ 'Fn::GetAtt': [queueId, 'Arn'] }));
       assert.ok(mapping, `no event source for ${queueId}`);
-      assert.deepEqual(mapping['FunctionName'], { Ref: workerId });
+      // The live alias, so a release shifts queue traffic too.
+      assert.deepEqual(referencedIds(mapping['FunctionName']), new Set([liveAliasId(stack.json, workerId)]));
       assert.equal(mapping['BatchSize'], 10);
       assert.deepEqual(mapping['FunctionResponseTypes'], ['ReportBatchItemFailures']);
       assert.deepEqual(mapping['ScalingConfig'], { MaximumConcurrency: concurrency });
@@ -166,7 +169,7 @@ describe('worker event sources', () => {
   it('runs the worker with the gateway’s runtime, architecture, tracing and bundle config', () => {
     const [, worker] = workerFunction(stack.json);
     const p = worker.Properties ?? {};
-    assert.equal(p['Runtime'], 'nodejs22.x');
+    assert.equal(p['Runtime'], 'nodejs24.x');
     assert.deepEqual(p['Architectures'], ['arm64']);
     assert.deepEqual(p['TracingConfig'], { Mode: 'Active' });
     assert.equal(p['MemorySize'], 1024);
@@ -203,14 +206,14 @@ describe('queue permissions and wiring', () => {
     assert.deepEqual(actionsOnResource(stack.json, roleId, ids.normal), consume);
   });
 
-  it('tells both functions the queue and dead-letter queue URLs; the worker the max receive count', () => {
+  it('tells both functions the queue URLs (not the DLQs, which they never touch); the worker the max receive count', () => {
     const ids = queueIds();
     for (const [, fn] of [gatewayFunction(stack.json), workerFunction(stack.json)]) {
       const env = environmentOf(fn);
       assert.deepEqual(env[QUEUE_ENV.HIGH_URL], { Ref: ids.high });
       assert.deepEqual(env[QUEUE_ENV.NORMAL_URL], { Ref: ids.normal });
-      assert.deepEqual(env['BREAKWATER_QUEUE_DLQ_HIGH_URL'], { Ref: ids.dlqHigh });
-      assert.deepEqual(env['BREAKWATER_QUEUE_DLQ_NORMAL_URL'], { Ref: ids.dlqNormal });
+      assert.equal(env[DLQ_ENV.HIGH_URL], undefined);
+      assert.equal(env[DLQ_ENV.NORMAL_URL], undefined);
     }
     assert.equal(environmentOf(workerFunction(stack.json)[1])['BREAKWATER_QUEUE_MAX_RECEIVE_COUNT'], '5');
   });

@@ -1,6 +1,7 @@
-import { Logger } from '@aws-lambda-powertools/logger';
+import type { Logger } from '@aws-lambda-powertools/logger';
 import { Console } from 'node:console';
 import { Writable } from 'node:stream';
+import { createLogger } from '../../shared/logging';
 
 /** A real Powertools Logger whose every printed line is kept in memory instead of written out. */
 export interface CapturedLogs {
@@ -25,7 +26,8 @@ export function capturingLogger(options: { logLevel?: 'DEBUG' | 'INFO' | 'WARN' 
       callback();
     },
   });
-  const logger = new Logger({ serviceName: options.serviceName ?? 'breakwater-test', logLevel: options.logLevel ?? 'DEBUG' });
+  // Made as the gateway makes its loggers: every line redacted (shared/logging/createLogger.ts).
+  const logger = createLogger({ serviceName: options.serviceName ?? 'breakwater-test', logLevel: options.logLevel ?? 'DEBUG' });
   const target = logger as unknown as { console?: unknown };
   if (typeof target.console !== 'object' || target.console === null) {
     throw new Error('Powertools Logger no longer keeps a `console` property: update capturingLogger');

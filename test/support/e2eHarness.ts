@@ -8,8 +8,8 @@ import { startTestGateway, type TestGatewayOptions } from './startGateway';
 
 /** Shared pieces of the end-to-end suite: keys, config builders, clients and error-shape checks. */
 
-export const VIRTUAL_KEY = 'bw_test_e2e_key_0001';
-export const OTHER_TENANT_KEY = 'bw_test_e2e_other_0001';
+export const VIRTUAL_KEY = 'bw_test_e2e_key_0001_xxxxxxxxxxx';
+export const OTHER_TENANT_KEY = 'bw_test_e2e_other_0001_xxxxxxxxx';
 export const UPSTREAM_KEY = 'sk-test-upstream-0001';
 
 /** The secret store every e2e gateway reads its upstream credential from. */

@@ -145,6 +145,10 @@ export async function startMockUpstream(): Promise<MockUpstream> {
       else answer();
     });
   });
+  // Idle keep-alive sockets are kept as long as a real provider's load balancer keeps them (Node's
+  // own 5 s would close them under a client that pauses, e.g. while a test freezes a store, and
+  // the client's next request on one then races the close and is reset).
+  server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const { port } = server.address() as AddressInfo;
 

@@ -1,9 +1,10 @@
-import { Logger } from '@aws-lambda-powertools/logger';
+import type { Logger } from '@aws-lambda-powertools/logger';
 import { startApiGatewayServer, type RunningServer } from '../../bin/local/apiGatewayServer';
 import { installAwsLambdaGlobal } from '../../bin/local/lambdaStreaming';
 import { createGatewayHandler } from '../../functions/gateway/createHandler';
 import { compileConfig, type BreakwaterConfigInput } from '../../shared/config';
 import { EnvSecretSource, type SecretSource } from '../../shared/credentials';
+import { createLogger } from '../../shared/logging';
 import type { Clock, RandomSource } from '../../shared/resilience';
 
 export interface TestGatewayOptions {
@@ -15,6 +16,8 @@ export interface TestGatewayOptions {
   functionTimeoutMs?: number;
   /** @default 'SILENT' */
   logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
+  /** Replaces the logger `logLevel` describes (a capturingLogger, say). */
+  logger?: Logger;
 }
 
 /**
@@ -28,7 +31,8 @@ export async function startTestGateway(options: TestGatewayOptions): Promise<Run
     secrets: options.secrets ?? new EnvSecretSource({}),
     clock: options.clock,
     random: options.random,
-    logger: new Logger({ serviceName: 'breakwater-test', logLevel: options.logLevel ?? 'SILENT' }),
+    // Made as production makes it: every line redacted.
+    logger: options.logger ?? createLogger({ serviceName: 'breakwater-test', logLevel: options.logLevel ?? 'SILENT' }),
   });
   return startApiGatewayServer({ handler, port: 0, functionTimeoutMs: options.functionTimeoutMs });
 }

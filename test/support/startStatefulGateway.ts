@@ -1,7 +1,8 @@
-import { Logger } from '@aws-lambda-powertools/logger';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { createLogger } from '../../shared/logging';
 import { startApiGatewayServer, type RunningServer } from '../../bin/local/apiGatewayServer';
 import { installAwsLambdaGlobal } from '../../bin/local/lambdaStreaming';
-import { createGatewayHandler } from '../../functions/gateway/createHandler';
+import { createGatewayHandler, type GatewayStreamingHandler } from '../../functions/gateway/createHandler';
 import { compileConfig, type BreakwaterConfigInput, type CompiledConfig } from '../../shared/config';
 import type { SecretSource } from '../../shared/credentials';
 import type { GatewayServices } from '../../shared/gateway';
@@ -55,6 +56,8 @@ export interface StatefulGateway extends RunningServer {
   clients: DynamoClients;
   /** A key store on the same table, for creating, revoking and rotating keys in tests. */
   keys: DynamoKeyStore;
+  /** The Lambda handler behind the server, to invoke with events no HTTP client would send. */
+  handler: GatewayStreamingHandler;
 }
 
 /**
@@ -65,7 +68,7 @@ export interface StatefulGateway extends RunningServer {
 export async function startStatefulGateway(options: StatefulGatewayOptions): Promise<StatefulGateway> {
   const config = compileConfig(options.config);
   const clock = options.clock ?? systemClock;
-  const logger = options.logger ?? new Logger({ serviceName: 'breakwater-test', logLevel: 'SILENT' });
+  const logger = options.logger ?? createLogger({ serviceName: 'breakwater-test', logLevel: 'SILENT' });
   const clients = createDynamoClients({ endpoint: options.dynamo.endpoint });
   const { tables } = options.dynamo;
   const keys = new DynamoKeyStore({ doc: clients.doc, tableName: tables.keys, clock });
@@ -101,6 +104,7 @@ export async function startStatefulGateway(options: StatefulGatewayOptions): Pro
     services,
     clients,
     keys,
+    handler,
     close: async () => {
       await server.close();
       clients.client.destroy();

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { modelNameSchema } from '../../gateway/requestSchemas';
+import { MAX_LIST_ITEMS, modelNameSchema } from '../../gateway/requestSchemas';
 
 /**
  * Anthropic's Messages request, as the Anthropic SDK, Claude Code and the Claude Agent SDK send
@@ -88,7 +88,7 @@ export type ContentBlock = { type: string } & Record<string, unknown>;
 
 const message = z.looseObject({
   role: z.enum(['user', 'assistant']),
-  content: z.union([z.string(), z.array(contentBlock)]),
+  content: z.union([z.string(), z.array(contentBlock).max(MAX_LIST_ITEMS)]),
 });
 
 /** A custom tool; server tools (a `type` other than `custom`) are refused before this is read. */
@@ -111,9 +111,9 @@ const toolChoice = z.discriminatedUnion('type', [
 /** What a count_tokens request and a Messages request share: the prompt. */
 const prompt = {
   model: modelNameSchema,
-  messages: z.array(message).min(1),
+  messages: z.array(message).min(1).max(MAX_LIST_ITEMS),
   system: z.union([z.string(), z.array(textBlock)]).optional(),
-  tools: z.array(tool).optional(),
+  tools: z.array(tool).max(MAX_LIST_ITEMS).optional(),
   tool_choice: toolChoice.optional(),
   /** Passed to Anthropic targets natively; other targets have no equivalent and do not get it. */
   thinking: z.looseObject({ type: z.string().min(1), budget_tokens: z.number().int().positive().optional() }).optional(),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_LIST_ITEMS } from '../../gateway/requestSchemas';
 
 /**
  * The Responses API request (`POST /v1/responses`), the stateless core every client sends: the
@@ -28,7 +29,7 @@ const contentPart = z.discriminatedUnion('type', [inputText, outputText, refusal
 const message = z.looseObject({
   type: z.literal('message'),
   role: z.enum(['user', 'assistant', 'system', 'developer']),
-  content: z.union([z.string(), z.array(contentPart)]),
+  content: z.union([z.string(), z.array(contentPart).max(MAX_LIST_ITEMS)]),
 });
 
 const functionCall = z.looseObject({
@@ -101,9 +102,9 @@ export const REASONING_EFFORTS = ['none', 'minimal', 'low', 'medium', 'high', 'x
 /** Every top-level parameter this door knows; anything else is a 400 naming it. */
 export const responsesRequestSchema = z.strictObject({
   model: z.string().min(1),
-  input: z.union([z.string(), z.array(inputItemSchema)], { error: 'must be a string or a list of input items' }),
+  input: z.union([z.string(), z.array(inputItemSchema).max(MAX_LIST_ITEMS)], { error: 'must be a string or a list of input items' }),
   instructions: z.string().nullish(),
-  tools: z.array(functionTool).nullish(),
+  tools: z.array(functionTool).max(MAX_LIST_ITEMS).nullish(),
   tool_choice: toolChoice.nullish(),
   text: z.strictObject({ format: textFormat.nullish(), verbosity: z.enum(['low', 'medium', 'high']).nullish() }).nullish(),
   max_output_tokens: z.number().int().positive().nullish(),

@@ -2,6 +2,7 @@ import { assertCallbackUrl } from '../../callbacks/checkCallbackUrl';
 import { GatewayError } from '../../errors';
 import { BREAKWATER_HEADERS } from '../../gateway/headers';
 import { parseIdempotencyKey } from '../../idempotency/parseIdempotencyKey';
+import { runWithDeadline } from '../../resilience/deadlineScope';
 import { parseTaskSubmission } from '../../tasks/taskSubmission';
 import { json } from '../json';
 import type { GatewayEngine } from '../GatewayEngine';
@@ -22,33 +23,35 @@ export function tasksRoutes(engine: GatewayEngine): RouteTable {
      * as a synchronous request, else on the tenant's own.
      */
     '/v1/tasks': {
-      POST: async ({ event, requestId }) => {
-        const service = tasks();
-        const principal = await engine.authenticate(event.headers);
-        const submission = parseTaskSubmission(event.body);
-        const requested = event.headers[BREAKWATER_HEADERS.ROUTE];
-        const route = engine.routeFor(principal, requested);
-        engine.checkAllowLists(principal, engine.config.routes.get(route)!, submission.request);
-        engine.screen(principal, submission.request);
-        engine.completions.checkTargets(route, 'chat', submission.request);
-        engine.completions.checkFits(principal, route, submission.request);
-        if (submission.callback_url) {
-          await assertCallbackUrl(submission.callback_url, { allowPrivate: principal.policy.callback_allow_private ?? false });
-        }
-        const idempotencyKey = parseIdempotencyKey(event.headers[BREAKWATER_HEADERS.IDEMPOTENCY_KEY]);
-        const { id, status } = await service.submit({
-          tenant: principal.tenant.name,
-          keyPrefix: principal.keyPrefix,
-          keyId: principal.keyId,
-          keyPolicy: principal.keyPolicy,
-          body: event.body,
-          ...(requested ? { route } : {}),
-          idempotencyKey,
-        });
-        // requestContext.path keeps API Gateway's stage (/prod/v1/tasks); event.path does not.
-        const location = `${(event.requestContext?.path ?? event.path).replace(/\/+$/, '')}/${id}`;
-        return json(202, { id, object: 'breakwater.task', status }, requestId, { location });
-      },
+      // Under the request's deadline: the task's write and its send end by it, not only by their own bounds (2 s + 5 s).
+      POST: ({ event, context, requestId }) =>
+        runWithDeadline(engine.requestDeadline(context), async () => {
+          const service = tasks();
+          const principal = await engine.authenticate(event.headers);
+          const submission = parseTaskSubmission(event.body);
+          const requested = event.headers[BREAKWATER_HEADERS.ROUTE];
+          const route = engine.routeFor(principal, requested);
+          engine.checkAllowLists(principal, engine.config.routes.get(route)!, submission.request);
+          engine.screen(principal, submission.request);
+          engine.completions.checkTargets(route, 'chat', submission.request);
+          engine.completions.checkFits(principal, route, submission.request);
+          if (submission.callback_url) {
+            await assertCallbackUrl(submission.callback_url, { allowPrivate: principal.policy.callback_allow_private ?? false });
+          }
+          const idempotencyKey = parseIdempotencyKey(event.headers[BREAKWATER_HEADERS.IDEMPOTENCY_KEY]);
+          const { id, status } = await service.submit({
+            tenant: principal.tenant.name,
+            keyPrefix: principal.keyPrefix,
+            keyId: principal.keyId,
+            keyPolicy: principal.keyPolicy,
+            body: event.body,
+            ...(requested ? { route } : {}),
+            idempotencyKey,
+          });
+          // requestContext.path keeps API Gateway's stage (/prod/v1/tasks); event.path does not.
+          const location = `${(event.requestContext?.path ?? event.path).replace(/\/+$/, '')}/${id}`;
+          return json(202, { id, object: 'breakwater.task', status }, requestId, { location });
+        }),
       /** The caller's tenant's tasks, newest first: `?limit=` (1 to 100, default 20) and `?after=<last_id>`. */
       GET: async ({ event, requestId }) => {
         const service = tasks();

@@ -72,6 +72,23 @@ export const TABLES = {
     partitionKey: 'pk',
     ttlAttribute: 'expires_at',
   },
+  /**
+   * End users' OAuth connections to tool services (`conn#<tenant>#<user>#<service>`, tokens
+   * encrypted) and the pending states of connects in progress (`state#<nonce>`, expiring).
+   */
+  connections: { envVar: 'BREAKWATER_TABLE_CONNECTIONS', localName: 'breakwater-connections', partitionKey: 'pk', ttlAttribute: 'expires_at' },
+  /**
+   * Tool calls held for a person's approval (`approval#<id>`): the call, the decision and the
+   * service's answer. The `by-status` index lists what waits for a decision.
+   */
+  approvals: {
+    envVar: 'BREAKWATER_TABLE_APPROVALS',
+    localName: 'breakwater-approvals',
+    partitionKey: 'pk',
+    ttlAttribute: 'ttl_at',
+    pointInTimeRecovery: true,
+    indexes: [{ name: 'by-status', partitionKey: 'status', sortKey: { name: 'created_at', type: 'N' } }],
+  },
 } as const satisfies Record<string, TableSpec>;
 
 export type TableId = keyof typeof TABLES;

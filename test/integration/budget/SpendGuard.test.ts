@@ -11,6 +11,7 @@ import {
   type LedgerCounter,
   type LedgerItem,
   type ReserveOutcome,
+  type Reservation,
   type ReserveRequest,
 } from '../../../shared/budget';
 import { isGatewayError, type GatewayError } from '../../../shared/errors';
@@ -30,6 +31,15 @@ const body = { model: 'test-model', messages: [{ role: 'user', content: 'hello' 
 const usage = { prompt_tokens: 100, completion_tokens: 2_000, total_tokens: 2_100 };
 const ESTIMATE_MICROS = 30_000;
 const ACTUAL_MICROS = 20_000;
+
+/**
+ * The usage of an upstream that obeys the output limit it was sent: 2,000 tokens generated, or
+ * fewer when the window had room for less and the gateway cut `max_tokens` to it.
+ */
+const obeyed = (reservation: Reservation) => {
+  const completion = Math.min(2_000, reservation.outputLimits?.get('test-model') ?? Infinity);
+  return { prompt_tokens: 100, completion_tokens: completion, total_tokens: 100 + completion };
+};
 
 /** The real ledger, remembering the highest total any write left on a counter. */
 class WatchedLedger extends DynamoSpendLedger {
@@ -91,15 +101,18 @@ describe('SpendGuard on DynamoDB Local', () => {
     (await store.doc.send(new GetCommand({ TableName: store.tables.spend, Key: { pk: `spend#${tenant}#2025-03` } }))).Item;
 
   it('never exceeds the daily cap under 200 concurrent requests', async () => {
-    // Cap $1.00, each request holds $0.03 and costs $0.02. Bounds proved:
-    // - recorded spend <= cap at every moment: a reserve lands only if total + $0.03 <= cap, and a
-    //   settle only lowers the total (actual <= estimate);
-    // - at least floor(cap / estimate) = 33 succeed: a refusal means the total was above
-    //   cap - $0.03, and each request in flight or settled accounts for at most $0.03 of it;
-    // - at most floor(cap / actual) = 50 succeed: the final total is $0.02 × successes <= cap.
+    // Cap $1.00, each request holds up to $0.03 (3,000 output tokens) and costs at most $0.02;
+    // when the window has less room, the output is cut to it (never below 256 tokens, $0.00256).
+    // Bounds proved:
+    // - recorded spend <= cap at every moment: a reserve lands only if total + hold <= cap, and a
+    //   settle only lowers the total (actual <= hold);
+    // - at least floor(cap / estimate) = 33 succeed: a refusal means less than $0.00256 was left,
+    //   and each request in flight or settled accounts for at most $0.03 of the rest;
+    // - the final total is the sum of what each success cost, nothing else.
     const ledger = new WatchedLedger(fleet.doc, store.tables.spend);
     const guard = new SpendGuard({ ledger, prices, clock: fakeClock(NOW), logger: recordingLogger() });
     const policy = budgetPolicySchema.parse({ daily_budget_usd: 1 });
+    const costs: number[] = [];
 
     const results = await Promise.all(
       Array.from({ length: 200 }, async () =>
@@ -107,7 +120,8 @@ describe('SpendGuard on DynamoDB Local', () => {
           (async () => {
             const reservation = await guard.reserve({ tenant: 'race', policy, candidateModels: ['test-model'], body });
             await jitter();
-            await reservation.settle('test-model', usage);
+            const { costUsd } = await reservation.settle('test-model', obeyed(reservation));
+            costs.push(Math.round(costUsd * 1e6));
           })(),
         ),
       ),
@@ -116,11 +130,42 @@ describe('SpendGuard on DynamoDB Local', () => {
     const succeeded = results.filter((result) => result === 'ok').length;
     const refused = results.filter((result): result is GatewayError => result !== 'ok');
     assert.ok(refused.every((error) => error.code === 'budget_exceeded'), 'every refusal is budget_exceeded');
-    assert.ok(succeeded >= 33 && succeeded <= 50, `33 <= ${succeeded} <= 50`);
+    assert.ok(succeeded >= 33, `33 <= ${succeeded}`);
     assert.ok(ledger.highest <= 1_000_000, `highest recorded ${ledger.highest} µ$ <= cap`);
+    assert.ok(costs.every((cost) => cost >= 2_560 && cost <= ACTUAL_MICROS), 'each answer cost between 256 and 2,000 output tokens');
+    const total = costs.reduce((sum, cost) => sum + cost, 0);
     const item = await spendItem('race');
-    assert.equal(item?.day_14_micro_usd, succeeded * ACTUAL_MICROS);
-    assert.equal(item?.month_micro_usd, succeeded * ACTUAL_MICROS);
+    assert.equal(item?.day_14_micro_usd, total);
+    assert.equal(item?.month_micro_usd, total);
+  });
+
+  it('never exceeds the daily cap under 100 concurrent requests whose upstream reports impossible usage', async () => {
+    // Every answer claims 5 million prompt and 1 million completion tokens ($10): each is recorded
+    // at its hold instead, so the total stays within the cap whatever the upstream says.
+    const ledger = new WatchedLedger(fleet.doc, store.tables.spend);
+    const logger = recordingLogger();
+    const metrics = recordingMetrics();
+    const guard = new SpendGuard({ ledger, prices, clock: fakeClock(NOW), logger, metrics });
+    const policy = budgetPolicySchema.parse({ daily_budget_usd: 0.1 });
+    const lie = { prompt_tokens: 5_000_000, completion_tokens: 1_000_000, total_tokens: 6_000_000 };
+
+    const results = await Promise.all(
+      Array.from({ length: 100 }, async () =>
+        outcome(
+          (async () => {
+            const reservation = await guard.reserve({ tenant: 'liars', policy, candidateModels: ['test-model'], body });
+            await jitter();
+            await reservation.settle('test-model', lie);
+          })(),
+        ),
+      ),
+    );
+
+    const succeeded = results.filter((result) => result === 'ok').length;
+    assert.ok(succeeded >= 3, `at least floor($0.1 / $0.03) = 3 succeed, got ${succeeded}`);
+    assert.ok(ledger.highest <= 100_000, `highest recorded ${ledger.highest} µ$ <= the 100,000 µ$ cap`);
+    assert.ok(((await spendItem('liars'))?.day_14_micro_usd as number) <= 100_000);
+    assert.equal(metrics.added.filter(([name]) => name === 'UsageAboveBound').length, succeeded, 'every lie is counted');
   });
 
   it('alert fires exactly once at 80 % when concurrent requests cross it on several containers', async () => {
@@ -143,7 +188,7 @@ describe('SpendGuard on DynamoDB Local', () => {
           (async () => {
             const reservation = await guards[i % 10]!.reserve({ tenant: 'alerts', policy, candidateModels: ['test-model'], body });
             await jitter();
-            await reservation.settle('test-model', usage);
+            await reservation.settle('test-model', obeyed(reservation));
           })(),
         ),
       ),
@@ -160,7 +205,8 @@ describe('SpendGuard on DynamoDB Local', () => {
 
   it('release on failure returns the reservation', async () => {
     const guard = new SpendGuard({ ledger: new DynamoSpendLedger(store.doc, store.tables.spend), prices, clock: fakeClock(NOW), logger: recordingLogger() });
-    const policy = budgetPolicySchema.parse({ daily_budget_usd: 0.05 });
+    // $0.002 left after the first hold: not even the 256 tokens ($0.00256) an answer may be cut to.
+    const policy = budgetPolicySchema.parse({ daily_budget_usd: 0.032 });
     const reserve = () => guard.reserve({ tenant: 'release', policy, candidateModels: ['test-model'], body });
 
     const first = await reserve();
@@ -175,9 +221,9 @@ describe('SpendGuard on DynamoDB Local', () => {
   });
 
   it('monthly cap blocks too, until the first of next month', async () => {
-    // Earlier days of the month spent $4.99 of $5; today is empty.
+    // Earlier days of the month spent $4.999 of $5 ($0.001 pays for 100 output tokens, under 256); today is empty.
     await store.doc.send(
-      new PutCommand({ TableName: store.tables.spend, Item: { pk: 'spend#monthly#2025-03', month_micro_usd: 4_990_000, day_13_micro_usd: 4_990_000 } }),
+      new PutCommand({ TableName: store.tables.spend, Item: { pk: 'spend#monthly#2025-03', month_micro_usd: 4_999_000, day_13_micro_usd: 4_999_000 } }),
     );
     const clock = fakeClock(NOW);
     const guard = new SpendGuard({ ledger: new DynamoSpendLedger(store.doc, store.tables.spend), prices, clock, logger: recordingLogger() });
@@ -208,7 +254,7 @@ describe('SpendGuard on DynamoDB Local', () => {
         })(),
       );
 
-    // Each request holds 27 + 3000 tokens and uses 2100: after four, 8400 + 3027 > 10 000.
+    // Each request holds 111 + 3000 tokens (87 bytes of JSON + 24 overhead) and uses 2100: after four, 8400 + 3111 > 10 000.
     for (let i = 0; i < 4; i++) assert.equal(await request('alice'), 'ok');
     const error = await request('alice');
     assert.ok(error !== 'ok');

@@ -11,7 +11,7 @@ import { chatCompletion, startMockUpstream, type MockUpstream } from '../../supp
 import { offsetClock, type OffsetClock } from '../../support/offsetClock';
 import { startStatefulGateway, type StatefulGateway } from '../../support/startStatefulGateway';
 
-const KEY = 'bw_test_breakers_key_0001';
+const KEY = 'bw_test_breakers_key_0001_xxxxxx';
 const COOLDOWN_MS = 500;
 const LONG_COOLDOWN_MS = 3_000;
 

@@ -17,7 +17,7 @@ import { startStatefulGateway, type StatefulGateway } from '../../support/startS
  */
 
 const TENANT_A_UPSTREAM_KEY = 'sk-test-tenant-a-own-0001';
-const KEYS = { a: 'bw_test_byok_tenant_a_001', b: 'bw_test_byok_tenant_b_001' } as const;
+const KEYS = { a: 'bw_test_byok_tenant_a_001_xxxxxx', b: 'bw_test_byok_tenant_b_001_xxxxxx' } as const;
 
 /** An upstream that rate-limits tenant A's own key and serves every other key. */
 async function startUpstream() {

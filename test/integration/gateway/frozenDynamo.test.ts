@@ -22,11 +22,11 @@ const PER_KIND = 4;
 const MODEL = 'priced-model';
 const PRICES = { [MODEL]: { input: 1, output: 2, cache_read: 1, cache_write: 1, max_output_tokens: 100 } };
 const KEYS = {
-  plain: 'bw_test_frozen_plain_0001',
-  capped: 'bw_test_frozen_capped_001',
-  open: 'bw_test_frozen_open_00001',
-  limited: 'bw_test_frozen_limited_01',
-  cached: 'bw_test_frozen_cached_001',
+  plain: 'bw_test_frozen_plain_0001_xxxxxx',
+  capped: 'bw_test_frozen_capped_001_xxxxxx',
+  open: 'bw_test_frozen_open_00001_xxxxxx',
+  limited: 'bw_test_frozen_limited_01_xxxxxx',
+  cached: 'bw_test_frozen_cached_001_xxxxxx',
 } as const;
 
 interface Kind {

@@ -13,7 +13,7 @@ import { createSqsClient, SqsTaskQueue } from '../../../shared/queue';
 import { FleetRateLimiter } from '../../../shared/ratelimit';
 import { createDynamoClients, type DynamoClients } from '../../../shared/stores/dynamo';
 import { DYNAMO_TIMEOUTS } from '../../../shared/stores/dynamo/createClients';
-import { DynamoTaskStore, TaskService } from '../../../shared/tasks';
+import { DynamoTaskStore, randomTaskId, TaskService } from '../../../shared/tasks';
 import { startHungStore, type HungStore } from '../../support/deadDynamo';
 import { startDynamoLocal, type DynamoLocal } from '../../support/dynamoLocal';
 import { fastRetry, hello, openaiProvider, raw, testSettings, type RawResponse } from '../../support/e2eHarness';
@@ -40,11 +40,11 @@ const TEST_TIMEOUT_MS = 30_000;
 const MODEL = 'priced-model';
 const PRICES = { [MODEL]: { input: 1, output: 2, cache_read: 1, cache_write: 1, max_output_tokens: 100 } };
 const KEYS = {
-  plain: 'bw_test_hung_plain_00001',
-  capped: 'bw_test_hung_capped_0001',
-  open: 'bw_test_hung_open_000001',
-  limited: 'bw_test_hung_limited_001',
-  cached: 'bw_test_hung_cached_0001',
+  plain: 'bw_test_hung_plain_00001_xxxxxxx',
+  capped: 'bw_test_hung_capped_0001_xxxxxxx',
+  open: 'bw_test_hung_open_000001_xxxxxxx',
+  limited: 'bw_test_hung_limited_001_xxxxxxx',
+  cached: 'bw_test_hung_cached_0001_xxxxxxx',
 } as const;
 
 interface Expected {
@@ -297,6 +297,46 @@ describe('gateway integration: a store that accepts connections and never answer
     assertBounded('task store', results, { status: 503, code: 'task_queue_unavailable' }, DYNAMO_CALL_MS);
     assert.equal(sends, 0, 'nothing enqueued for a task that was not stored');
   });
+
+  for (const [method, path] of [
+    ['GET', '/v1/tasks'],
+    ['GET', `/v1/tasks/${randomTaskId()}`],
+    ['DELETE', `/v1/tasks/${randomTaskId()}`],
+  ] as const) {
+    it(`guarantee: the task store hangs: ${method} ${path.replace(/task_\w+/, '{id}')} is 503 task_queue_unavailable (Retry-After) within ${DYNAMO_CALL_MS} ms + margin, not a 500`, { timeout: TEST_TIMEOUT_MS }, async () => {
+      const gateway = await gatewayWith(({ hung, tables, clock, logger }) => ({
+        tasks: new TaskService({ store: new DynamoTaskStore(hung.doc, tables.tasks), queue: { send: async () => undefined }, clock, logger }),
+      }));
+      const connectionsBefore = hungStore.connections;
+      const results = await concurrently(CONCURRENCY, () => raw(`${gateway.url}${path}`, { method, auth: KEYS.plain }));
+      assertBounded(`task store: ${method} ${path}`, results, { status: 503, code: 'task_queue_unavailable' }, DYNAMO_CALL_MS);
+      for (const { response } of results) assert.equal(response.headers.get('retry-after'), '1');
+      assert.ok(hungStore.connections > connectionsBefore, 'the task store was asked');
+    });
+  }
+
+  // Before these were bounded by the request's deadline, both waited out the store's own 2 s bound.
+  const shortDeadlineCases = [
+    { name: 'key store', hung: CHAT_CASES.find((c) => c.name.startsWith('key store'))!.hung, idempotent: false, code: 'auth_unavailable' },
+    { name: 'idempotency store', hung: CHAT_CASES.find((c) => c.name.startsWith('idempotency store'))!.hung, idempotent: true, code: 'idempotency_unavailable' },
+  ];
+  for (const testCase of shortDeadlineCases) {
+    it(`guarantee: the ${testCase.name} hangs and max_request_ms is 800: 503 ${testCase.code} by 800 ms + 500 ms, the upstream never called`, { timeout: TEST_TIMEOUT_MS }, async () => {
+      mock.reset();
+      const deadlineMs = 800;
+      const gateway = await gatewayWith(testCase.hung, { settings: { max_request_ms: deadlineMs } });
+      const results = await concurrently(CONCURRENCY, (i) =>
+        raw(`${gateway.url}/v1/chat/completions`, {
+          body: { model: 'client-model', messages: hello },
+          auth: KEYS.plain,
+          headers: testCase.idempotent ? { 'idempotency-key': `hung-deadline-${i}-${Date.now()}` } : {},
+        }),
+      );
+      // Tighter than the store's own 2 s bound: only the request's deadline can have ended the wait.
+      assertBounded(`deadline: ${testCase.name}`, results, { status: 503, code: testCase.code }, deadlineMs, 500);
+      assert.equal(mock.requests.length, 0, 'nothing ran upstream');
+    });
+  }
 
   it('guarantee: once the calls have ended, the gateway holds no connection to the hung store', async () => {
     const deadline = Date.now() + 2_000;

@@ -10,7 +10,7 @@ import { assertClientError, assertErrorBody, fastRetry, hello, openaiProvider, r
 import { chatCompletion, startMockUpstream, type MockUpstream } from '../../support/mockUpstream';
 import { startStatefulGateway, type StatefulGateway } from '../../support/startStatefulGateway';
 
-const KEY = 'bw_test_idempotency_0001';
+const KEY = 'bw_test_idempotency_0001_xxxxxxx';
 const MODEL = 'idem-model';
 /** $0.013 an answer (5 × $0.001 in, 4 × $0.002 out): lets the test see that a replay spends nothing. */
 const PRICES = { [MODEL]: { input: 1_000, output: 2_000, cache_read: 1_000, cache_write: 1_000, max_output_tokens: 100 } };

@@ -8,8 +8,8 @@ import { anthropicStreamFrames, startMockUpstream, type MockUpstream } from '../
 import { startStatefulGateway, type StatefulGateway } from '../../support/startStatefulGateway';
 
 const CLAUDE = 'claude-sonnet-4-5';
-const CACHED_KEY = 'bw_test_messages_cache_01';
-const IDEM_KEY = 'bw_test_messages_idem_001';
+const CACHED_KEY = 'bw_test_messages_cache_01_xxxxxx';
+const IDEM_KEY = 'bw_test_messages_idem_001_xxxxxx';
 
 const thinkingOn = { type: 'enabled' as const, budget_tokens: 1_024 };
 

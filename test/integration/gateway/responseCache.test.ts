@@ -9,7 +9,7 @@ import { chatCompletion, startMockUpstream, type MockUpstream } from '../../supp
 import { offsetClock, type OffsetClock } from '../../support/offsetClock';
 import { startStatefulGateway, type StatefulGateway } from '../../support/startStatefulGateway';
 
-const KEY = 'bw_test_cache_key_00001';
+const KEY = 'bw_test_cache_key_00001_xxxxxxxx';
 const MAX_AGE_S = 60;
 
 const question = (content: string, extra: Record<string, unknown> = {}) => ({

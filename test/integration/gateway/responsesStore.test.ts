@@ -13,8 +13,8 @@ import { chatCompletion, openAiStreamFrames, startMockUpstream, type MockUpstrea
 import { offsetClock } from '../../support/offsetClock';
 import { startStatefulGateway, type StatefulGateway } from '../../support/startStatefulGateway';
 
-const ALPHA_KEY = 'bw_test_responses_alpha_01';
-const BETA_KEY = 'bw_test_responses_beta_001';
+const ALPHA_KEY = 'bw_test_responses_alpha_01_xxxxx';
+const BETA_KEY = 'bw_test_responses_beta_001_xxxxx';
 const THIRTY_DAYS_MS = 30 * 24 * 3600 * 1000;
 const SLOW_WRITE_MS = 150;
 

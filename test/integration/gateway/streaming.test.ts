@@ -18,9 +18,9 @@ const PRICES = { [MODEL]: { input: 1_000, output: 2_000, cache_read: 1_000, cach
 const COST_MICROS = 13_000;
 const USAGE = { prompt_tokens: 5, completion_tokens: 4, total_tokens: 9 };
 
-const CAPPED_KEY = 'bw_test_stream_capped_001';
-const CACHED_KEY = 'bw_test_stream_cached_001';
-const IDEM_KEY = 'bw_test_stream_idem_00001';
+const CAPPED_KEY = 'bw_test_stream_capped_001_xxxxxx';
+const CACHED_KEY = 'bw_test_stream_cached_001_xxxxxx';
+const IDEM_KEY = 'bw_test_stream_idem_00001_xxxxxx';
 
 const streamBody = (content = 'hello') => ({
   model: 'client-model',

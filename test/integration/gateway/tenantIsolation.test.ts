@@ -13,7 +13,7 @@ const PRICES = { [MODEL]: { input: 1_000, output: 2_000, cache_read: 1_000, cach
 const COST_MICROS = 13_000;
 
 /** Two tenants per guarantee, so each test starts from empty state: `<concern>-a` and `<concern>-b`. */
-const keyOf = (tenant: string) => `bw_test_iso_${tenant.replace('-', '_')}_key_0001`;
+const keyOf = (tenant: string) => `bw_test_iso_${tenant.replace('-', '_')}_key_0001_isolation`;
 const request = { model: 'client-model', messages: hello, max_tokens: 10 };
 const contentOf = (response: RawResponse) => (response.json as { choices: Array<{ message: { content: string } }> }).choices[0]?.message.content;
 

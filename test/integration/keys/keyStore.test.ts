@@ -202,18 +202,26 @@ describe('virtual keys in DynamoDB', () => {
 
   it('seeds the config file keys idempotently, and never un-revokes one', async () => {
     const tenants = [
-      { name: 'demo', keys: ['bw_test_demo_key_0001', 'bw_test_demo_key_0002'] },
-      { name: 'other', keys: ['bw_test_other_key_01'] },
+      { name: 'demo', keys: ['bw_test_demo_key_0001_local_only_x', 'bw_test_demo_key_0002_local_only_x'] },
+      { name: 'other', keys: ['bw_test_other_key_01_xxxxxxxxxxx'] },
     ];
     assert.deepEqual(await seedKeys(store, tenants), { inserted: 3, existing: 0 });
-    assert.deepEqual(await resolver.resolve('bw_test_demo_key_0002'), {
+    assert.deepEqual(await resolver.resolve('bw_test_demo_key_0002_local_only_x'), {
       tenant: 'demo',
-      keyPrefix: 'bw_test_demo',
-      keyId: hashKey('bw_test_demo_key_0002'),
+      // 34 characters: 10 shown, 24 never (see displayPrefix).
+      keyPrefix: 'bw_test_de',
+      keyId: hashKey('bw_test_demo_key_0002_local_only_x'),
       policy: {},
     });
-    await store.revoke({ hash: hashKey('bw_test_demo_key_0001') });
+    await store.revoke({ hash: hashKey('bw_test_demo_key_0001_local_only_x') });
     assert.deepEqual(await seedKeys(store, tenants), { inserted: 0, existing: 3 });
-    assert.equal(await fresh().resolve('bw_test_demo_key_0001'), undefined);
+    assert.equal(await fresh().resolve('bw_test_demo_key_0001_local_only_x'), undefined);
+  });
+
+  it('refuses to store a key shorter than 32 characters', async () => {
+    await assert.rejects(store.insert('bw_test_0123456789abcdefghijklm', { tenant: 'demo' }), {
+      name: 'RangeError',
+      message: 'virtual keys are at least 32 characters',
+    });
   });
 });

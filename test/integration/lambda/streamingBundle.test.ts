@@ -33,7 +33,7 @@ import { compileConfig } from '../../../shared/config';
 import { createDynamoClients, tableNamesFromEnv } from '../../../shared/stores/dynamo';
 import { lambdaContext, proxyEvent, readText, type ProxyRequest } from '../../support/proxyEvent';
 
-const KEY = 'bw_test_bundle_key_0001';
+const KEY = 'bw_test_bundle_key_0001_xxxxxxxx';
 const CONFIG = {
   providers: {
     sim: { type: 'simulated', latency_ms: 5, failure_rate: 0, stream_chunk_delay_ms: 1 },

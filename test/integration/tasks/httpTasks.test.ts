@@ -20,12 +20,12 @@ import { startTaskGateway, startTaskWorker, type TaskGateway, type TaskWorker } 
  */
 
 const KEYS = {
-  acme: 'bw_test_tasks_acme_0001',
-  other: 'bw_test_tasks_other_0001',
-  stingy: 'bw_test_tasks_stingy_0001',
-  hooks: 'bw_test_tasks_hooks_0001',
-  flaky: 'bw_test_tasks_flaky_0001',
-  lister: 'bw_test_tasks_lister_0001',
+  acme: 'bw_test_tasks_acme_0001_xxxxxxxx',
+  other: 'bw_test_tasks_other_0001_xxxxxxx',
+  stingy: 'bw_test_tasks_stingy_0001_xxxxxx',
+  hooks: 'bw_test_tasks_hooks_0001_xxxxxxx',
+  flaky: 'bw_test_tasks_flaky_0001_xxxxxxx',
+  lister: 'bw_test_tasks_lister_0001_xxxxxx',
 } as const;
 const CALLBACK_SECRET = 'whsec_test_hooks_0001';
 const MODEL = 'gpt-4o-mini';

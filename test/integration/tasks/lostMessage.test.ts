@@ -115,4 +115,23 @@ describe('a task whose queue message was lost is sent again (DynamoDB Local and 
     await sweepStaleTasks({ store, queue: sqsQueue, clock, logger: silentLogger });
     assert.deepEqual(await receiveAll(queues, queues.queues.normal.url), [], 'finished tasks are not sent again');
   });
+
+  it('sweepStaleTasks re-sends a task left running by a dead worker whose message was lost, never one whose lease is live', async () => {
+    const { lossy, service, store, calls, drain, advance, clock, queues } = await setUp();
+    const sqsQueue = new SqsTaskQueue(queues.sqs, { high: queues.queues.high.url, normal: queues.queues.normal.url });
+    // Both messages are lost; both tasks are claimed by a worker that then dies (its lease: 1 s, or an hour).
+    lossy.plan.push('drop', 'drop');
+    const dead = await service.submit({ tenant: 'died', body: { request: chatRequest }, idempotencyKey: 'dead-worker' });
+    const live = await service.submit({ tenant: 'died', body: { request: chatRequest }, idempotencyKey: 'live-worker' });
+    await store.claim({ tenant: 'died', id: dead.id }, { owner: 'worker-that-died', at: clock.now(), leaseUntil: clock.now() + 1_000 });
+    await store.claim({ tenant: 'died', id: live.id }, { owner: 'worker-still-running', at: clock.now(), leaseUntil: clock.now() + 3_600_000 });
+
+    advance(1_000 + STALE_QUEUED_AFTER_MS + 1);
+    await sweepStaleTasks({ store, queue: sqsQueue, clock, logger: silentLogger });
+    await drain();
+
+    assert.deepEqual(calls.map((call) => call.taskId).filter((id) => id === dead.id || id === live.id), [dead.id], 'the dead worker\'s task ran, once');
+    assert.equal((await store.get({ tenant: 'died', id: dead.id }))?.status, 'succeeded');
+    assert.equal((await store.get({ tenant: 'died', id: live.id }))?.status, 'running', 'a live lease is left alone');
+  });
 });

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse } from 'aws-lambda';
 import { startLocalSqs, type LocalSqs } from '../../../bin/local/localSqs';
-import { startSqsPoller, toSqsRecord, type PolledBatch } from '../../../bin/local/sqsPoller';
+import { startSqsPoller, toSqsRecord, type PolledBatch, type SqsHandler } from '../../../bin/local/sqsPoller';
 import { GatewayError } from '../../../shared/errors';
 import { redriveDlq } from '../../../shared/queue';
 import type { Task } from '../../../shared/tasks';
@@ -23,11 +23,15 @@ import {
 
 const NORMAL_TASKS = 1_000;
 const HIGH_TASKS = 40;
+const BATCH_SIZE = 10;
+const CONCURRENCY = 4;
 /**
- * A high-priority task waits at most for the batches already running to finish, and a poll:
- * a few hundred ms here, with room for a busy two-core CI machine running DynamoDB Local.
+ * A high-priority message waits at most for the batches already received: each of the poller's
+ * lanes holds one batch at a time and polls the high queue before the normal one, so at most
+ * one normal batch per lane is delivered between a high message's send and its delivery. An
+ * ordering bound, the same on any machine; the wait in milliseconds is printed, not asserted.
  */
-const HIGH_WAIT_P95_BOUND_MS = 1_500;
+const NORMAL_AHEAD_BOUND = CONCURRENCY * BATCH_SIZE;
 
 const transient = () => new GatewayError('all_targets_failed', 'every target answered 503');
 const lambdaContext = (remainingMs: number, requestId: string) =>
@@ -124,7 +128,7 @@ describe('the task worker against fauxqs and DynamoDB Local', () => {
 
     // The stuck invocation deleted nothing: its message came back when its visibility ended.
     assert.deepEqual(batches[0]!.failedIds, batches[0]!.messageIds);
-    assert.ok(batches[1]!.durationMs < 600);
+    assert.equal(batches[1]!.outcome, 'returned', 'the re-run ends within its function timeout');
     assert.equal(calls.length, 2);
     assert.deepEqual(
       calls.map((call) => call.receiveCount),
@@ -226,42 +230,68 @@ describe('the task worker against fauxqs and DynamoDB Local', () => {
     assert.equal(await messagesIn(queues, queues.queues.dlq.url), 0);
   });
 
-  it(`keeps the high-priority wait p95 under ${HIGH_WAIT_P95_BOUND_MS} ms while ${NORMAL_TASKS} normal tasks drain`, async () => {
+  it(`delivers each high-priority task ahead of all but ${NORMAL_AHEAD_BOUND} of ${NORMAL_TASKS} queued normal tasks`, async () => {
     const queues = await freshQueues(emulator.endpoint);
     const { service, store } = taskService(dynamo, queues);
     const { execute, calls } = scriptedExecutor(['ok'], { latencyMs: 5 });
+    // One log, in the order things happened: a high task's submit, and every record delivered.
+    const log: Array<{ kind: 'submitted'; taskId: string } | { kind: 'delivered'; taskId: string; high: boolean }> = [];
+    const handler = worker(dynamo, queues, execute);
+    const logged: SqsHandler = (event, context) => {
+      for (const record of event.Records) {
+        const { taskId } = JSON.parse(record.body) as { taskId: string };
+        log.push({ kind: 'delivered', taskId, high: record.eventSourceARN === queues.queues.high.arn });
+      }
+      return handler(event, context);
+    };
+    const submitHigh = async () => {
+      const { id } = await service.submit({ tenant: 'acme', body: { request: chatRequest, priority: 'high' } });
+      log.push({ kind: 'submitted', taskId: id });
+      return id;
+    };
 
     // The backlog is written in bulk (the submit path has its own tests): 25 tasks per
     // BatchWriteItem and 10 messages per SendMessageBatch, as if 1,000 submits had just landed.
     const seeding = Date.now();
     await seedBacklog(dynamo, queues, NORMAL_TASKS);
+    // One high task waits with the whole backlog before the first poll; the rest arrive while it drains.
+    const highIds = [await submitHigh()];
 
     const started = Date.now();
     const poller = await startSqsPoller({
       sqs: queues.sqs,
       queues: [queues.queues.high.url, queues.queues.normal.url],
-      handler: worker(dynamo, queues, execute),
-      batchSize: 10,
-      concurrency: 4,
+      handler: logged,
+      batchSize: BATCH_SIZE,
+      concurrency: CONCURRENCY,
       visibilityTimeoutSeconds: 30,
       functionTimeoutMs: 10_000,
       idlePollMs: 10,
     });
-    const highIds: string[] = [];
     try {
-      // High-priority tasks trickle in while the normal backlog drains.
-      for (let index = 0; index < HIGH_TASKS; index++) {
-        highIds.push((await service.submit({ tenant: 'acme', body: { request: chatRequest, priority: 'high' } })).id);
+      while (highIds.length < HIGH_TASKS) {
+        highIds.push(await submitHigh());
         await new Promise((resolve) => setTimeout(resolve, 40));
       }
-      await waitFor(async () => (calls.length >= NORMAL_TASKS + HIGH_TASKS ? true : undefined), 40_000, 'the backlog to drain');
+      await waitFor(async () => (calls.length >= NORMAL_TASKS + HIGH_TASKS ? true : undefined), 60_000, 'the backlog to drain');
     } finally {
       await poller.stop();
     }
     const drainMs = Date.now() - started;
 
-    // Queue wait: submit to the (only) upstream call of each task.
-    assert.equal(new Set(calls.map((call) => call.taskId)).size, NORMAL_TASKS + HIGH_TASKS);
+    assert.equal(new Set(calls.map((call) => call.taskId)).size, NORMAL_TASKS + HIGH_TASKS, 'every task ran once');
+    // Normal records delivered after each high task was submitted and before it was delivered.
+    const normalAhead = highIds.map((id) => {
+      const submitted = log.findIndex((entry) => entry.kind === 'submitted' && entry.taskId === id);
+      const delivered = log.findIndex((entry) => entry.kind === 'delivered' && entry.taskId === id);
+      assert.ok(delivered >= 0, `high task ${id} was never delivered`);
+      return log.slice(submitted + 1, delivered).filter((entry) => entry.kind === 'delivered' && !entry.high).length;
+    });
+    const normalDeliveredAfterFirstHigh = log
+      .slice(log.findIndex((entry) => entry.kind === 'delivered' && entry.taskId === highIds[0]))
+      .filter((entry) => entry.kind === 'delivered' && !entry.high).length;
+
+    // Wall-clock figures, for the record only (the bench is where speed is judged).
     const waits = (priority: string) => calls.filter((call) => call.priority === priority).map((call) => call.waitedMs);
     const highWaits = waits('high');
     const normalWaits = waits('normal');
@@ -269,16 +299,19 @@ describe('the task worker against fauxqs and DynamoDB Local', () => {
       seeded_ms: started - seeding,
       drained_ms: drainMs,
       tasks_per_s: Math.round((calls.length / drainMs) * 1000),
+      normal_delivered_ahead_of_high: { max: Math.max(...normalAhead), bound: NORMAL_AHEAD_BOUND },
       high_wait_ms: { p50: percentile(highWaits, 50), p95: percentile(highWaits, 95), max: Math.max(...highWaits) },
       normal_wait_ms: { p50: percentile(normalWaits, 50), p95: percentile(normalWaits, 95) },
     };
     console.log(`# priority: ${JSON.stringify(summary)}`);
 
     assert.equal(highWaits.length, HIGH_TASKS);
-    assert.ok(summary.high_wait_ms.p95 < HIGH_WAIT_P95_BOUND_MS, `high p95 ${summary.high_wait_ms.p95} ms`);
-    // The bound means something only if the backlog made normal tasks wait far longer.
-    assert.ok(summary.normal_wait_ms.p50 > HIGH_WAIT_P95_BOUND_MS, `normal p50 ${summary.normal_wait_ms.p50} ms`);
-    assert.ok(summary.high_wait_ms.p95 * 5 < summary.normal_wait_ms.p50, 'high p95 is not a fifth of normal p50');
+    assert.ok(
+      normalAhead.every((count) => count <= NORMAL_AHEAD_BOUND),
+      `normal records delivered ahead of a waiting high task: ${JSON.stringify(normalAhead)}`,
+    );
+    // The bound means something: the first high task overtook (nearly) the whole backlog.
+    assert.ok(normalDeliveredAfterFirstHigh >= NORMAL_TASKS - NORMAL_AHEAD_BOUND, `${normalDeliveredAfterFirstHigh} normal after the first high`);
     const high = await Promise.all(highIds.map((id) => store.get({ tenant: 'acme', id })));
     assert.deepEqual(new Set(high.map((task) => task?.status)), new Set(['succeeded']));
   });

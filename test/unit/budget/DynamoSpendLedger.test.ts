@@ -72,7 +72,8 @@ describe('DynamoSpendLedger (commands, against a mocked document client)', () =>
       new ConditionalCheckFailedException({
         message: 'The conditional request failed',
         $metadata: {},
-        Item: { pk: { S: 'spend#acme#2025-03' }, month_micro_usd: { N: '4990000' }, day_14_micro_usd: { N: '10000' } },
+        // $0.001 left in the month: too little even for an answer cut short, so no second write.
+        Item: { pk: { S: 'spend#acme#2025-03' }, month_micro_usd: { N: '4999000' }, day_14_micro_usd: { N: '10000' } },
       }),
     );
     const error = await reserve({ daily_budget_usd: 1, monthly_budget_usd: 5 }).catch((e: unknown) => e);
@@ -80,6 +81,28 @@ describe('DynamoSpendLedger (commands, against a mocked document client)', () =>
     assert.equal(error.code, 'budget_exceeded');
     assert.deepEqual(error.details, { windows: ['month'] });
     assert.equal(dynamo.commandCalls(UpdateCommand).length, 1);
+  });
+
+  it('a day with room for less than the whole bound: a second conditional UpdateItem holds the cut amount', async () => {
+    dynamo
+      .on(UpdateCommand)
+      .rejectsOnce(
+        new ConditionalCheckFailedException({
+          message: 'The conditional request failed',
+          $metadata: {},
+          Item: { pk: { S: 'spend#acme#2025-03' }, month_micro_usd: { N: '990000' }, day_14_micro_usd: { N: '990000' } },
+        }),
+      )
+      .resolves({ Attributes: {} });
+    const reservation = await reserve({ daily_budget_usd: 1 });
+
+    const values = dynamo.commandCalls(UpdateCommand).map((call) => call.args[0].input.ExpressionAttributeValues);
+    // $0.01 left pays for 1,000 of the 3,000 output tokens asked for: 10,000 µ$.
+    assert.deepEqual(values, [
+      { ':estimate': 30_000, ':expires_at': EXPIRES_AT, ':day_cap_minus_estimate': 970_000 },
+      { ':estimate': 10_000, ':expires_at': EXPIRES_AT, ':day_cap_minus_estimate': 990_000 },
+    ]);
+    assert.deepEqual([...reservation.outputLimits!], [['test-model', 1_000]]);
   });
 
   it('sets an alert flag only where it is not set yet', async () => {

@@ -22,6 +22,7 @@ const TO_APRIL = 17 * 86_400 + TO_MIDNIGHT;
 const TO_NEXT_HOUR = 40 * 60;
 
 // Input is free and output $10 per million: max_tokens 3000 holds $0.03, 2000 generated costs $0.02.
+// The body is 87 bytes of JSON, so its input bound is 16 + 8 (one message) + 87 = 111 tokens.
 const prices = new PriceTable({ overrides: pricesSchema.parse({ 'test-model': { input: 0, output: 10, cache_read: 0, cache_write: 0 } }) });
 const body = { model: 'test-model', messages: [{ role: 'user', content: 'hello' }], max_tokens: 3_000 };
 const usage = { prompt_tokens: 100, completion_tokens: 2_000, total_tokens: 2_100 };
@@ -56,8 +57,8 @@ describe('SpendGuard', () => {
     const guard = new SpendGuard({ ledger: new MemoryLedger(), prices, clock: fakeClock(NOW), logger });
     const reservation = await guard.reserve({ tenant: 'acme', policy: policy({}), candidateModels: ['unpriced-model'], body });
     assert.equal(metricsFits, true);
-    // The fallback price: 27 × $18.75 + 3000 × $75 per million = 506.25 + 225 000 µ$.
-    assert.equal(reservation.estimateUsd, 0.22550625);
+    // The fallback price: 111 × $18.75 + 3000 × $75 per million = 2 081.25 + 225 000 µ$.
+    assert.equal(reservation.estimateUsd, 0.22708125);
   });
 
   it('with no caps, reserve and settle make zero ledger calls and still price the answer', async () => {
@@ -65,6 +66,7 @@ describe('SpendGuard', () => {
     for (const fields of [{}, { max_request_cost_usd: 1 }, { user_hourly_token_limit: 100_000 }]) {
       const reservation = await reserveFor(guard, fields);
       assert.equal(reservation.estimateUsd, 0.03);
+      assert.equal(reservation.outputLimits === undefined, Object.keys(fields).length === 0 || 'user_hourly_token_limit' in fields, 'limits only where a cap applies');
       assert.deepEqual(await reservation.settle('test-model', usage), { costUsd: 0.02 });
       await reservation.release();
     }
@@ -84,17 +86,50 @@ describe('SpendGuard', () => {
     const { guard, ledger } = setup();
     const error = await rejection(reserveFor(guard, { user_hourly_token_limit: 3_000 }, 'u1'));
     assert.equal(error.code, 'request_cost_exceeds_limit');
-    assert.deepEqual(error.details, { estimate_tokens: 3_027, limit: 'user_hourly_token_limit', limit_tokens: 3_000 });
+    assert.deepEqual(error.details, { estimate_tokens: 3_111, limit: 'user_hourly_token_limit', limit_tokens: 3_000 });
     await reserveFor(guard, { user_hourly_token_limit: 3_000 });
     assert.deepEqual(ledger.calls, []);
   });
 
-  it('refuses with 400 a request that could never fit the daily cap', async () => {
+  it('refuses with 400 a request that could never fit the daily cap, even with its answer cut to 256 tokens', async () => {
     const { guard, ledger } = setup();
-    const error = await rejection(reserveFor(guard, { daily_budget_usd: 0.025 }));
+    // The least it can be served with: 256 output tokens × $10 per million = $0.00256.
+    const error = await rejection(reserveFor(guard, { daily_budget_usd: 0.002 }));
     assert.equal(error.code, 'request_cost_exceeds_limit');
-    assert.equal(error.details?.limit, 'daily_budget_usd');
+    assert.deepEqual(error.details, { estimate_usd: 0.00256, limit: 'daily_budget_usd', limit_usd: 0.002 });
     assert.deepEqual(ledger.calls, []);
+  });
+
+  it('a daily cap below the whole bound cuts the output to what the cap pays for, and holds that', async () => {
+    const { guard, ledger } = setup();
+    const reservation = await reserveFor(guard, { daily_budget_usd: 0.025 });
+    // $0.025 at $10 per million output tokens: 2,500 tokens instead of the 3,000 asked for.
+    assert.deepEqual([...reservation.outputLimits!], [['test-model', 2_500]]);
+    assert.equal(reservation.estimateUsd, 0.025);
+    assert.deepEqual(ledger.calls.map(({ method, amount }) => [method, amount]), [['reserve', 25_000]]);
+  });
+
+  it('a window with room for less than the whole bound: the output is cut to the room left, in a second conditional write', async () => {
+    const { guard, ledger } = setup();
+    ledger.items.set(SPEND_KEY, { pk: SPEND_KEY, month_micro_usd: 990_000, day_14_micro_usd: 990_000 });
+    const reservation = await reserveFor(guard, { daily_budget_usd: 1 });
+    // $0.01 left pays for 1,000 output tokens.
+    assert.deepEqual([...reservation.outputLimits!], [['test-model', 1_000]]);
+    assert.equal(reservation.estimateUsd, 0.01);
+    assert.deepEqual(ledger.calls.map(({ method, amount }) => [method, amount]), [['reserve', 30_000], ['reserve', 10_000]]);
+    assert.equal(ledger.items.get(SPEND_KEY)?.day_14_micro_usd, 1_000_000);
+  });
+
+  it('an upstream that reports more than its request could use is recorded at the hold, logged and counted', async () => {
+    const { guard, ledger, logger, metrics } = setup();
+    const reservation = await reserveFor(guard, { daily_budget_usd: 1 });
+    const lie = { prompt_tokens: 5_000_000, completion_tokens: 900_000, total_tokens: 5_900_000 };
+    assert.deepEqual(await reservation.settle('test-model', lie), { costUsd: 0.03, remainingUsd: 0.97 });
+    assert.equal(ledger.items.get(SPEND_KEY)?.day_14_micro_usd, 30_000);
+    const warned = logger.lines.filter((line) => line.level === 'warn');
+    assert.equal(warned.length, 1);
+    assert.equal(warned[0]!.attributes?.reported_usd, 9);
+    assert.deepEqual(metrics.added, [['UsageAboveBound', 'Count', 1]]);
   });
 
   it('holds the estimate, settles to the actual cost and reports room under the tightest cap', async () => {
@@ -120,18 +155,19 @@ describe('SpendGuard', () => {
 
   it('over the daily cap: 429 budget_exceeded, Retry-After to the next UTC midnight, nothing written', async () => {
     const { guard, ledger } = setup();
-    ledger.items.set(SPEND_KEY, { pk: SPEND_KEY, month_micro_usd: 990_000, day_14_micro_usd: 990_000 });
+    // $0.001 left pays for 100 output tokens, under the 256 an answer may be cut to.
+    ledger.items.set(SPEND_KEY, { pk: SPEND_KEY, month_micro_usd: 999_000, day_14_micro_usd: 999_000 });
     const error = await rejection(reserveFor(guard, { daily_budget_usd: 1, monthly_budget_usd: 100 }));
     assert.equal(error.code, 'budget_exceeded');
     assert.equal(error.status, 429);
     assert.deepEqual(error.headers, { 'retry-after': String(TO_MIDNIGHT) });
     assert.deepEqual(error.details, { windows: ['day'] });
-    assert.equal(ledger.items.get(SPEND_KEY)?.day_14_micro_usd, 990_000);
+    assert.equal(ledger.items.get(SPEND_KEY)?.day_14_micro_usd, 999_000);
   });
 
   it('over the monthly cap: Retry-After to the first of next month, even when the day is full too', async () => {
     const { guard, ledger } = setup();
-    ledger.items.set(SPEND_KEY, { pk: SPEND_KEY, month_micro_usd: 4_990_000, day_14_micro_usd: 990_000 });
+    ledger.items.set(SPEND_KEY, { pk: SPEND_KEY, month_micro_usd: 4_999_000, day_14_micro_usd: 990_000 });
     const monthOnly = await rejection(reserveFor(guard, { daily_budget_usd: 2, monthly_budget_usd: 5 }));
     assert.deepEqual(monthOnly.details, { windows: ['month'] });
     assert.deepEqual(monthOnly.headers, { 'retry-after': String(TO_APRIL) });
@@ -144,7 +180,7 @@ describe('SpendGuard', () => {
     const { guard, ledger } = setup();
     const tokensKey = 'tokens#acme#user%231#2025-03-14T15';
     ledger.items.set(tokensKey, { pk: tokensKey, tokens: 3_000 });
-    // This request may use 16 + 8 + ceil(9 / 4) = 27 input + 3000 output tokens: 6027 > 6000.
+    // This request may use 111 input + 3000 output tokens: 6111 > 6000.
     const error = await rejection(reserveFor(guard, { daily_budget_usd: 1, user_hourly_token_limit: 6_000 }, 'user#1'));
     assert.equal(error.code, 'budget_exceeded');
     assert.deepEqual(error.headers, { 'retry-after': String(TO_NEXT_HOUR) });
@@ -155,7 +191,7 @@ describe('SpendGuard', () => {
   it('counts an end user\'s tokens: the estimate held, then the actual total', async () => {
     const { guard, ledger } = setup();
     const reservation = await reserveFor(guard, { user_hourly_token_limit: 10_000 }, 'u1');
-    assert.equal(ledger.items.get('tokens#acme#u1#2025-03-14T15')?.tokens, 3_027);
+    assert.equal(ledger.items.get('tokens#acme#u1#2025-03-14T15')?.tokens, 3_111);
     assert.deepEqual(await reservation.settle('test-model', usage), { costUsd: 0.02 });
     assert.equal(ledger.items.get('tokens#acme#u1#2025-03-14T15')?.tokens, 2_100);
   });

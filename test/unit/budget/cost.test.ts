@@ -69,7 +69,7 @@ describe('PriceTable', () => {
 
   it('a config price without cache prices assumes no read discount and a 1.25 × write', () => {
     const table = new PriceTable({ overrides: pricesSchema.parse({ 'my-model': { input: 2, output: 6 } }) });
-    assert.deepEqual(table.priceOf('my-model'), { input: 2, output: 6, cache_read: 2, cache_write: 2.5, max_output_tokens: 16_384 });
+    assert.deepEqual(table.priceOf('my-model'), { input: 2, output: 6, cache_read: 2, cache_write: 2.5, max_output_tokens: 4_096 });
   });
 
   it('rejects a negative or unknown price field', () => {

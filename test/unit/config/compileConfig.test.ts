@@ -19,7 +19,7 @@ const base = (): BreakwaterConfigInput => ({
       ],
     },
   },
-  tenants: { demo: { route: 'default', keys: ['bw_test_demo_key_0001'] } },
+  tenants: { demo: { route: 'default', keys: ['bw_test_demo_key_0001_local_only_x'] } },
 });
 
 function issuesOf(config: unknown): string[] {
@@ -117,7 +117,7 @@ describe('compileConfig', () => {
 
     const other = base();
     other.tenants.demo!.route = 'missing';
-    other.tenants.second = { route: 'default', keys: ['bw_test_demo_key_0001'] };
+    other.tenants.second = { route: 'default', keys: ['bw_test_demo_key_0001_local_only_x'] };
     assert.deepEqual(issuesOf(other), [
       'tenants.demo.route: unknown route "missing"',
       'tenants.second.keys[0]: key already belongs to tenant "demo"',
@@ -151,6 +151,6 @@ describe('compileConfig', () => {
     const { loadConfigFile } = await import('../../../shared/config');
     const config = await loadConfigFile('breakwater.config.json');
     assert.ok(config.routes.has('default'));
-    assert.equal([...config.tenants.values()][0]!.keys[0], 'bw_test_demo_key_0001');
+    assert.equal([...config.tenants.values()][0]!.keys[0], 'bw_test_demo_key_0001_local_only_x');
   });
 });

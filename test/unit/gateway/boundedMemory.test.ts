@@ -51,7 +51,7 @@ describe('bounded memory under client-chosen model names', () => {
       providers: { upstream: { type: 'openai', base_url: 'http://127.0.0.1:9/v1', credential: 'upstream' } },
       // No override model: the client's model is the target's.
       routes: { passthrough: { strategy: { mode: 'single' }, retry: { attempts: 0 }, targets: [{ provider: 'upstream' }] } },
-      tenants: { acme: { route: 'passthrough', keys: ['bw_test_bounded_memory_01'] } },
+      tenants: { acme: { route: 'passthrough', keys: ['bw_test_bounded_memory_01_xxxxxx'] } },
     });
     const breakerStore = new MemoryBreakerStore();
     const breakers = new CircuitBreakers({ store: breakerStore, clock: systemClock, logger: silent });

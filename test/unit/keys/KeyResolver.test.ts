@@ -4,6 +4,7 @@ import { hashKey, KeyResolver, type KeyRecord } from '../../../shared/keys';
 import { fakeClock } from '../../support/fakeClock';
 
 const KEY = 'bw_live_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcdefg';
+const WRONG_KEY = 'bw_live_WrongWrongWrongWrongWrongWrongWrongWrongWro';
 const START = 1_700_000_000_000;
 
 /** A store that counts reads and can be changed under the resolver's feet. */
@@ -49,15 +50,15 @@ describe('KeyResolver', () => {
     const resolver = new KeyResolver({ store, clock });
     await resolver.resolve(KEY);
     await resolver.resolve(KEY);
-    assert.equal(await resolver.resolve('bw_live_wrong'), undefined);
-    assert.equal(await resolver.resolve('bw_live_wrong'), undefined);
+    assert.equal(await resolver.resolve(WRONG_KEY), undefined);
+    assert.equal(await resolver.resolve(WRONG_KEY), undefined);
     assert.equal(store.reads, 2);
     clock.advance(29_999);
     await resolver.resolve(KEY);
     assert.equal(store.reads, 2);
     clock.advance(1);
     await resolver.resolve(KEY);
-    await resolver.resolve('bw_live_wrong');
+    await resolver.resolve(WRONG_KEY);
     assert.equal(store.reads, 4);
   });
 
@@ -112,6 +113,15 @@ describe('KeyResolver', () => {
     assert.equal(await new KeyResolver({ store, clock: fakeClock(START) }).resolve(KEY), undefined);
   });
 
+  it('refuses a key shorter than 32 characters without reading the store, even one stored before the rule', async () => {
+    const short = 'bw_test_stored_before_the_rule';
+    const store = memoryStore();
+    store.byHash.set(hashKey(short), record({ hash: hashKey(short) }));
+    const resolver = new KeyResolver({ store, clock: fakeClock(START) });
+    assert.equal(await resolver.resolve(short), undefined);
+    assert.equal(store.reads, 0);
+  });
+
   it('refuses a record whose hash does not match the presented key', async () => {
     const store = memoryStore();
     store.byHash.set(hashKey(KEY), record({ hash: hashKey('bw_live_someone_else') }));
@@ -140,10 +150,10 @@ describe('KeyResolver', () => {
     const store = memoryStore([record()]);
     const resolver = new KeyResolver({ store, clock: fakeClock(START), maxEntries: 2 });
     await resolver.resolve(KEY);
-    await resolver.resolve('bw_live_miss_1');
-    await resolver.resolve('bw_live_miss_2');
+    await resolver.resolve('bw_live_miss_1_0123456789abcdefghijklmnopqrstu');
+    await resolver.resolve('bw_live_miss_2_0123456789abcdefghijklmnopqrstu');
     assert.equal(store.reads, 3);
-    await resolver.resolve('bw_live_miss_2');
+    await resolver.resolve('bw_live_miss_2_0123456789abcdefghijklmnopqrstu');
     assert.equal(store.reads, 3, 'the newest entries are still cached');
     await resolver.resolve(KEY);
     assert.equal(store.reads, 4, 'the oldest entry was evicted');

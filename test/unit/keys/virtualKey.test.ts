@@ -6,12 +6,15 @@ import {
   generateVirtualKey,
   hashesEqual,
   hashKey,
+  HIDDEN_KEY_CHARS,
   KEY_STATES,
   keyPolicySchema,
   keyRefFromInput,
   keyState,
+  MIN_KEY_LENGTH,
   randomBase62,
   type RandomBytes,
+  virtualKeyProblem,
 } from '../../../shared/keys';
 
 /** Hands out the given bytes in order, in whatever chunk sizes are asked for. */
@@ -53,9 +56,32 @@ describe('virtual keys', () => {
     assert.deepEqual([...counts.keys()].sort().join(''), [...BASE62_ALPHABET].sort().join(''));
   });
 
-  it('are hashed with SHA-256 and shown only by their first 12 characters', () => {
+  it('are hashed with SHA-256', () => {
     assert.equal(hashKey('abc'), 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
-    assert.equal(displayPrefix('bw_live_AbCdEfGhIj'), 'bw_live_AbCd');
+  });
+
+  it('guarantee: are shown by a prefix of at most 12 characters that leaves at least 24 unseen (>= 128 bits of random base62)', () => {
+    const generated = generateVirtualKey();
+    assert.equal(displayPrefix(generated), generated.slice(0, 12));
+    const cases: Array<[string, string]> = [
+      ['bw_test_0123456789abcdefghijklmn', 'bw_test_'], // 32 characters: 8 shown, 24 hidden
+      ['bw_test_demo_key_0001_local_only_x', 'bw_test_de'], // 34: 10 shown
+      ['bw_test_0123456789abcdefghijklmnopqrstuv', 'bw_test_0123'], // 40: the 12-character cap
+      ['short', ''], // never shows anything of a key too short to be one
+    ];
+    for (const [key, prefix] of cases) {
+      assert.equal(displayPrefix(key), prefix, key);
+      if (key.length >= MIN_KEY_LENGTH) assert.ok(key.length - displayPrefix(key).length >= HIDDEN_KEY_CHARS);
+    }
+    // 24 hidden base62 characters carry more than 128 bits.
+    assert.ok(HIDDEN_KEY_CHARS * Math.log2(62) >= 128);
+  });
+
+  it('are at least 32 characters, without surrounding whitespace', () => {
+    assert.equal(virtualKeyProblem('bw_test_0123456789abcdefghijklmn'), undefined);
+    assert.equal(virtualKeyProblem('bw_test_0123456789abcdefghijklm'), 'virtual keys are at least 32 characters');
+    assert.match(virtualKeyProblem(' bw_test_0123456789abcdefghijklmn') ?? '', /whitespace/);
+    assert.equal(MIN_KEY_LENGTH, 32);
   });
 
   it('compare hashes in constant time, refusing different lengths and empty input', () => {
@@ -66,9 +92,11 @@ describe('virtual keys', () => {
     assert.equal(hashesEqual('', ''), false);
   });
 
-  it('read an operator argument of exactly 12 characters as a prefix, anything else as the key', () => {
+  it('read an operator argument shorter than any key as a prefix, anything else as the key', () => {
+    const key = 'bw_live_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcdefg';
     assert.deepEqual(keyRefFromInput('bw_live_AbCd'), { prefix: 'bw_live_AbCd' });
-    assert.deepEqual(keyRefFromInput(' bw_live_AbCdE '), { hash: hashKey('bw_live_AbCdE') });
+    assert.deepEqual(keyRefFromInput('bw_test_'), { prefix: 'bw_test_' });
+    assert.deepEqual(keyRefFromInput(` ${key} `), { hash: hashKey(key) });
   });
 });
 

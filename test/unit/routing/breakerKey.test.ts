@@ -7,7 +7,7 @@ describe('breakerKey', () => {
   const config = compileConfig({
     providers: { shared: { type: 'openai', base_url: 'https://api.example.com/v1', credential: 'platform-openai' } },
     routes: { main: { strategy: { mode: 'single' }, targets: [{ provider: 'shared', override_params: { model: 'gpt-test' } }] } },
-    tenants: { t: { route: 'main', keys: ['bw_test_breaker_key_0001'] } },
+    tenants: { t: { route: 'main', keys: ['bw_test_breaker_key_0001_xxxxxxx'] } },
   });
   const target = leaves(config.routes.get('main')!)[0]!;
 

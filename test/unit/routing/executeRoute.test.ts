@@ -42,7 +42,7 @@ function setup(
   const config = compileConfig({
     providers: { a: { type: 'simulated' }, b: { type: 'simulated' }, c: { type: 'simulated' } },
     routes: { r: route },
-    tenants: { t: { route: 'r', keys: ['bw_test_key_000000001'] } },
+    tenants: { t: { route: 'r', keys: ['bw_test_key_000000001_xxxxxxxxxx'] } },
   });
   const clock = fakeClock();
   // Sleeps in the fake adapters are latency, not backoff: keep them apart.

@@ -10,7 +10,7 @@ function group(mode: 'single' | 'fallback' | 'loadbalance', weights: number[]): 
     routes: {
       r: { strategy: { mode }, targets: weights.map((weight, i) => ({ provider: 'p', weight, override_params: { model: `m${i}` } })) },
     },
-    tenants: { t: { route: 'r', keys: ['bw_test_key_000000001'] } },
+    tenants: { t: { route: 'r', keys: ['bw_test_key_000000001_xxxxxxxxxx'] } },
   });
   return config.routes.get('r') as GroupNode;
 }

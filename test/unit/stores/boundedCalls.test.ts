@@ -6,7 +6,7 @@ import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { createSecretsManagerClient } from '../../../shared/credentials';
 import { createSqsClient } from '../../../shared/queue';
 import { Deadline, runWithDeadline, systemClock } from '../../../shared/resilience';
-import { AFTER_DEADLINE_MS, isStoreTimeoutError, type StoreTimeoutError } from '../../../shared/stores/boundedCalls';
+import { AFTER_DEADLINE_MS, isStoreTimeoutError, untilDeadline, type StoreTimeoutError } from '../../../shared/stores/boundedCalls';
 import { createDynamoClients } from '../../../shared/stores/dynamo';
 import { DYNAMO_TIMEOUTS } from '../../../shared/stores/dynamo/createClients';
 import { startHungStore, type HungStore } from '../../support/deadDynamo';
@@ -70,6 +70,24 @@ describe('bounded store calls against a store that accepts and never answers', (
       const { error, ms } = await timed(() => runWithDeadline(Deadline.after(systemClock, 0), () => doc.send(get)));
       assert.equal((error as StoreTimeoutError).bound, 'deadline');
       assert.ok(ms >= AFTER_DEADLINE_MS - 10 && ms < AFTER_DEADLINE_MS + 300, `${ms} ms`);
+    } finally {
+      client.destroy();
+    }
+  });
+
+  it("guarantee: untilDeadline stops a request's wait on shared work at its own deadline; the work runs on for the others", async () => {
+    const { doc, client } = createDynamoClients({ endpoint: hung.endpoint });
+    try {
+      // One look-up, two waiters: the first with 400 ms left, the second without a deadline.
+      const shared = doc.send(get);
+      const second = timed(() => untilDeadline(shared, undefined, 'the key store'));
+      const { error, ms } = await timed(() => untilDeadline(shared, Deadline.after(systemClock, 400), 'the key store'));
+      assert.equal((error as StoreTimeoutError).bound, 'deadline');
+      assert.match((error as Error).message, /the key store did not answer within the request's remaining \d+ ms/);
+      assert.ok(ms >= 380 && ms < 700, `${ms} ms`);
+      const other = await second;
+      assert.equal((other.error as StoreTimeoutError).bound, 'call', "the shared call ended at its own bound, not the first waiter's deadline");
+      assert.ok(other.ms >= DYNAMO_TIMEOUTS.callTimeoutMs - 50, `${other.ms} ms`);
     } finally {
       client.destroy();
     }

@@ -209,4 +209,34 @@ describe('TaskRunner', () => {
     assert.equal(seen?.status, 'running');
     assert.equal(seen?.attempts, 1);
   });
+
+  it('guarantee: a result whose write fails is written on a retry, so the upstream is not called again', async () => {
+    let calls = 0;
+    const { clock, store, deliver } = setup(async () => ({ body: { n: ++calls } }));
+    const task = newTask(clock.now());
+    await store.create(task);
+    // The store blinks: the first two writes of the result fail, the third lands.
+    const settle = store.settle.bind(store);
+    let failures = 2;
+    store.settle = async (...args) => {
+      if (failures-- > 0) throw Object.assign(new Error('DynamoDB did not answer within 2000 ms'), { name: 'TimeoutError' });
+      return settle(...args);
+    };
+    assert.equal(await deliver(task), 'succeeded');
+    assert.equal(calls, 1);
+    assert.deepEqual(clock.sleeps, [250, 500]);
+    assert.equal((await store.get(task))?.status, 'succeeded');
+  });
+
+  it('a result write that keeps failing gives up while the invocation still has time to report it', async () => {
+    const { clock, store, deliver } = setup(async () => ({ body: {} }));
+    const task = newTask(clock.now());
+    await store.create(task);
+    store.settle = async () => {
+      throw Object.assign(new Error('connect ECONNREFUSED'), { name: 'Error' });
+    };
+    await assert.rejects(deliver(task, 1, 3_100), /ECONNREFUSED/);
+    assert.deepEqual(clock.sleeps, [], 'no wait that would leave less than a store call and the batch return');
+    assert.equal((await store.get(task))?.status, 'running', 'held until its lease ends, then run again');
+  });
 });

@@ -1,0 +1,1 @@
+export { createLogger, redactingJsonReplacer, type CreateLoggerOptions } from './createLogger';

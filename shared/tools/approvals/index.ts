@@ -1,0 +1,4 @@
+export * from './ApprovalRecord';
+export * from './Approvals';
+export * from './approvalStatus';
+export * from './DynamoApprovalStore';

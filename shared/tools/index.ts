@@ -1,0 +1,10 @@
+export * from './types';
+export { serviceSchema, serviceAuthSchema, highStakesSchema, servicePermissionSchema } from './serviceConfig';
+export type { ServiceConfig, ServiceAuthConfig, HighStakesRule, ServicePermission } from './serviceConfig';
+export { ToolProxy, type ToolProxyDeps, type ToolOutcome, type ToolServices } from './ToolProxy';
+export { checkToolPolicy } from './toolPolicy';
+export { checkToolPath, toolUrl, type CheckedToolPath } from './safePath';
+export { matchHighStakes, readAmount } from './highStakes';
+export { matchesPathPattern } from './pathPattern';
+export { callFingerprint } from './callFingerprint';
+export { forwardableRequestHeaders, relayableResponseHeaders } from './toolHeaders';

@@ -1,0 +1,6 @@
+export * from './DynamoLoopGuard';
+export * from './DynamoStaleResponses';
+export * from './DynamoTokenBucket';
+export * from './gcra';
+export * from './rateLimitHeaders';
+export * from './llmLoopFingerprint';

@@ -1,0 +1,90 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { join } from 'node:path';
+import { App, Stack, Validations, type Environment } from 'aws-cdk-lib';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import type { IConstruct } from 'constructs';
+import { addBreakwaterStage } from '../../lib/BreakwaterStage.js';
+import { stageFor } from '../../lib/stage.js';
+import { cdkJsonContext, useScratch, writeConfig } from './synthStack.js';
+
+const scratch = useScratch();
+
+/** Every unacknowledged AwsSolutions finding in `scope`, as "rule @ construct path". */
+function findings(scope: IConstruct): string[] {
+  const report = new AwsSolutionsChecks(scope).validateScope(scope);
+  return report.violations.flatMap((v) =>
+    v.violatingResources.map((r) => `${v.ruleName} @ ${(r as { constructPath?: string }).constructPath ?? r.resourceLogicalId}`),
+  );
+}
+
+function stageApp(stage: string, configPath?: string, env?: Environment): App {
+  const app = new App({
+    context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] },
+    outdir: mkdtempSync(join(scratch.dir, 'cdk.out-')),
+  });
+  addBreakwaterStage(app, {
+    stage: stageFor(stage),
+    env,
+    configPath,
+    alarmEmail: 'oncall@example.com',
+    gateway: { entry: scratch.entry, workerEntry: scratch.workerEntry },
+  });
+  return app;
+}
+
+/** Bedrock (named and inline), several credentials, tenants with callback secrets. */
+const EVERYTHING_CONFIG = {
+  providers: {
+    openai: { type: 'openai', credential: 'openai-prod' },
+    aws: { type: 'bedrock', region: 'us-east-1' },
+  },
+  routes: { default: { strategy: { mode: 'fallback' }, targets: [{ provider: 'openai' }, { provider: 'aws' }] } },
+  tenants: { acme: { route: 'default' }, globex: { route: 'default' } },
+};
+
+describe('cdk-nag (AwsSolutions)', () => {
+  for (const stage of ['dev', 'prod']) {
+    it(`finds nothing unacknowledged in the ${stage} stage with the repo config`, () => {
+      assert.deepEqual(findings(stageApp(stage)), []);
+    });
+  }
+
+  it('finds nothing unacknowledged with Bedrock, several credentials and tenants', () => {
+    assert.deepEqual(findings(stageApp('prod', writeConfig(scratch, 'everything.json', EVERYTHING_CONFIG))), []);
+  });
+
+  // As `cdk synth` runs it (bin/app.ts): a validation plugin, after cross-stack references are
+  // resolved, with and without a known account and region (which turn ARNs literal).
+  for (const env of [undefined, { account: '123456789012', region: 'eu-west-1' }]) {
+    it(`passes a whole synth of the prod stage ${env ? 'with' : 'without'} a known account and region`, () => {
+      const app = stageApp('prod', writeConfig(scratch, `everything-${env ? 'env' : 'agnostic'}.json`, EVERYTHING_CONFIG), env);
+      Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+      assert.doesNotThrow(() => app.synth());
+    });
+  }
+
+  it('acknowledges every accepted finding with a written reason', () => {
+    const app = stageApp('prod', writeConfig(scratch, 'everything-reasons.json', EVERYTHING_CONFIG));
+    const acknowledgements = app.node
+      .findAll()
+      .flatMap((c) => c.node.metadata.filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY))
+      .flatMap((m) => Object.entries(m.data as Record<string, unknown>));
+    assert.ok(acknowledgements.length > 5, `${acknowledgements.length} acknowledgements`);
+    for (const [id, value] of acknowledgements) {
+      assert.match(id, /AwsSolutions-/);
+      assert.ok(JSON.stringify(value).length > 60, `${id}: a reason, not a shrug: ${JSON.stringify(value)}`);
+    }
+  });
+
+  it('does report what nobody acknowledged, and fails the synth (the check is live)', () => {
+    const app = new App({ outdir: mkdtempSync(join(scratch.dir, 'cdk.out-')) });
+    const stack = new Stack(app, 'Unreviewed');
+    new Secret(stack, 'Plain');
+    assert.ok(findings(app).some((f) => f.startsWith('AwsSolutions-SMG4')), findings(app).join('\n'));
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    assert.throws(() => app.synth(), /Validation failed/);
+  });
+});
