@@ -1,7 +1,7 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { addBreakwaterStage } from '../lib/BreakwaterStage.js';
-import { CONTEXT, contextBoolean, contextNumber, contextString, environmentFrom, stageFrom } from '../lib/stage.js';
+import { CONTEXT, contextBoolean, contextNumber, contextString, domainFrom, environmentFrom, stageFrom } from '../lib/stage.js';
 
 // One stage per synth: `cdk deploy --all -c stage=prod` → Breakwater-Prod-State and
 // Breakwater-Prod-Gateway. Every -c key is listed in lib/stage.ts's CONTEXT and the README.
@@ -15,6 +15,7 @@ addBreakwaterStage(app, {
   env: environmentFrom(app.node),
   // Relative paths resolve against the repo root.
   configPath: contextString(app.node, CONTEXT.CONFIG_PATH),
+  allowInsecureConfig: contextBoolean(app.node, CONTEXT.ALLOW_INSECURE_CONFIG),
   alarmEmail: contextString(app.node, CONTEXT.ALARM_EMAIL),
   gatewayMemoryMb: number(CONTEXT.GATEWAY_MEMORY),
   workerMemoryMb: number(CONTEXT.WORKER_MEMORY),
@@ -23,6 +24,8 @@ addBreakwaterStage(app, {
   wafRateLimitPer5Min: number(CONTEXT.WAF_RATE_LIMIT),
   apiGatewayCloudWatchRole: contextBoolean(app.node, CONTEXT.API_GATEWAY_CLOUDWATCH_ROLE),
   slo: latencyP99Ms !== undefined ? { latencyP99Ms } : undefined,
+  // Off by default: a first deploy runs on the bundled config; -c appConfig=true delivers it through AppConfig.
+  gateway: { appConfig: contextBoolean(app.node, CONTEXT.APP_CONFIG) ?? false, domain: domainFrom(app.node) },
 });
 
 // cdk-nag's AwsSolutions rules: a finding not acknowledged with a reason (lib/nagSuppressions.ts)

@@ -3,6 +3,8 @@ import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type { ReleaseStyle } from './CanaryRelease.js';
 import { GatewayStack, type GatewayStackProps } from './GatewayStack.js';
+import { DEFAULT_CONFIG_PATH, fromRepoRoot } from './paths.js';
+import { assertConfigFitForProduction } from './productionConfig.js';
 import type { SloTargets } from './SloAlarms.js';
 import { StateStack } from './StateStack.js';
 import type { Stage } from './stage.js';
@@ -21,6 +23,12 @@ export interface BreakwaterStageProps {
   readonly stage: Stage;
   readonly env?: Environment;
   readonly configPath?: string;
+  /**
+   * Let a production stage deploy a config with `simulated` providers or plain tenant keys
+   * (lib/productionConfig.ts), e.g. for a load test.
+   * @default false
+   */
+  readonly allowInsecureConfig?: boolean;
   readonly alarmEmail?: string;
   /** @default 1024 */
   readonly gatewayMemoryMb?: number;
@@ -53,6 +61,7 @@ export interface BreakwaterStacks {
  */
 export function addBreakwaterStage(scope: Construct, props: BreakwaterStageProps): BreakwaterStacks {
   const { stage } = props;
+  if (stage.production) assertConfigFitForProduction(fromRepoRoot(props.configPath ?? DEFAULT_CONFIG_PATH), props.allowInsecureConfig === true);
   const common = { env: props.env, terminationProtection: stage.production };
   const state = new StateStack(scope, `${stage.stackPrefix}-State`, {
     ...common,

@@ -12,7 +12,10 @@ import {
   RestApi,
   type IResource,
   type MethodDeploymentOptions,
+  DomainName,
+  SecurityPolicy,
 } from 'aws-cdk-lib/aws-apigateway';
+import { Certificate } from 'aws-cdk-lib/aws-certificatemanager';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -106,6 +109,14 @@ export interface GatewayApiProps {
    * logs. Turn off if the account already has one configured. Default: true
    */
   readonly cloudWatchRole?: boolean;
+  /**
+   * A custom domain for the API (a regional ACM certificate in the stack's region), mapped at
+   * `basePath` (empty: the domain's root). The function routes on the matched resource, so
+   * `https://<domain>/<basePath>/v1/...` works; the default execute-api endpoint is then disabled,
+   * so the WAF and the domain are the only way in.
+   * @default none: the execute-api endpoint
+   */
+  readonly domain?: { readonly domainName: string; readonly certificateArn: string; readonly basePath?: string };
 }
 
 /**
@@ -143,6 +154,7 @@ export class GatewayApi extends Construct {
       restApiName: props.restApiName ?? 'breakwater-gateway',
       description: 'Breakwater: OpenAI-compatible resilient LLM gateway',
       endpointTypes: [EndpointType.REGIONAL],
+      disableExecuteApiEndpoint: props.domain !== undefined,
       // minCompressionSize left unset: payload compression stays disabled.
       cloudWatchRole: props.cloudWatchRole ?? true,
       cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN,
@@ -160,6 +172,16 @@ export class GatewayApi extends Construct {
         accessLogFormat: accessLogFormat(),
       },
     });
+
+    if (props.domain) {
+      const domain = new DomainName(this, 'Domain', {
+        domainName: props.domain.domainName,
+        certificate: Certificate.fromCertificateArn(this, 'Certificate', props.domain.certificateArn),
+        endpointType: EndpointType.REGIONAL,
+        securityPolicy: SecurityPolicy.TLS_1_2,
+      });
+      domain.addBasePathMapping(this.api, { basePath: props.domain.basePath || undefined, stage: this.api.deploymentStage });
+    }
 
     // Catch-alls: '/' and '/{proxy+}' so unknown paths reach the function (404 JSON).
     this.api.root.addMethod('ANY', integration);

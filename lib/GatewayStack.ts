@@ -1,10 +1,12 @@
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { AppConfigDelivery, type AppConfigRollout } from './AppConfigDelivery.js';
 import { QUEUE_ENV } from '../shared/queue/queueEnv.js';
-import { grantBedrockInvoke } from './bedrockAccess.js';
+import { grantBedrockInvoke, readBedrockResources } from './bedrockAccess.js';
+import { DEFAULT_CONFIG_PATH, fromRepoRoot } from './paths.js';
 import { CanaryRelease, type ReleaseStyle } from './CanaryRelease.js';
-import { GatewayApi, type MethodThrottle } from './GatewayApi.js';
+import { GatewayApi, type GatewayApiProps, type MethodThrottle } from './GatewayApi.js';
 import { GatewayDashboard } from './GatewayDashboard.js';
 import { GatewayFunction } from './GatewayFunction.js';
 import { suppressGatewayFindings } from './nagSuppressions.js';
@@ -40,13 +42,14 @@ const ENGINE_TABLE_GRANTS: TableGrants = {
   tasks: TABLE_ACCESS.READ_WRITE,
 };
 /**
- * Least privilege per function. The gateway reads keys (the CLI writes them) and runs every
+ * Least privilege per function. The gateway reads keys (the CLI and the admin API write them) and runs every
  * fleet-wide guarantee; the worker runs the same engine on queued tasks but never
  * authenticates a key, so the keys table is out of its reach.
  */
 export const GATEWAY_TABLE_GRANTS: TableGrants = {
   ...ENGINE_TABLE_GRANTS,
-  keys: TABLE_ACCESS.READ,
+  // Read for every request's key; written only by the admin API (keys created, rotated, revoked in the console).
+  keys: TABLE_ACCESS.READ_WRITE,
   // Stored Responses API answers: only the door that serves /v1/responses reads or writes them.
   responses: TABLE_ACCESS.READ_WRITE,
   // The tool proxy's: users' OAuth connections and calls held for approval.
@@ -92,6 +95,8 @@ export interface GatewayStackProps extends StackProps {
    * the account already has one). Default: true
    */
   readonly apiGatewayCloudWatchRole?: boolean;
+  /** A custom domain for the API, mapped at `basePath` (see GatewayApi); the execute-api endpoint is then disabled. */
+  readonly domain?: GatewayApiProps['domain'];
   /** WAFv2 per-IP rate limit per 5 minutes, or `false` for no web ACL. @default 2000 */
   readonly wafRateLimitPer5Min?: number | false;
   /** Name of the API Gateway stage (the first path segment of the URL). @default 'prod' */
@@ -126,6 +131,15 @@ export interface GatewayStackProps extends StackProps {
    * @default 'canary'
    */
   readonly release?: ReleaseStyle;
+  /**
+   * Deliver the routing config through AWS AppConfig (validated, rolled out linearly, rolled
+   * back by the gateway's and the worker's rollback alarms) instead of only the bundled file,
+   * which stays the functions' fallback. The AppConfig environment is named after `apiStageName`.
+   * @default false
+   */
+  readonly appConfig?: boolean;
+  /** How a config version rolls out through AppConfig. @default AppConfigDelivery's DEFAULT_APPCONFIG_ROLLOUT */
+  readonly appConfigRollout?: Partial<AppConfigRollout>;
 }
 
 /**
@@ -140,6 +154,8 @@ export class GatewayStack extends Stack {
   readonly api: GatewayApi;
   readonly alarms: SloAlarms;
   readonly dashboard: GatewayDashboard;
+  /** Present when the `appConfig` prop is on. */
+  readonly appConfig?: AppConfigDelivery;
 
   constructor(scope: Construct, id: string, props: GatewayStackProps) {
     super(scope, id, {
@@ -180,12 +196,14 @@ export class GatewayStack extends Stack {
     const gatewayFn = this.gateway.function;
     const workerFn = this.worker.function;
 
+    // Only the models the config names (lib/bedrockAccess.ts), none without a Bedrock target.
+    const bedrockResources = state.needs.bedrock ? readBedrockResources(fromRepoRoot(props.configPath ?? DEFAULT_CONFIG_PATH)) : [];
     state.tables.grantTo(gatewayFn, GATEWAY_TABLE_GRANTS);
     state.tables.grantTo(workerFn, WORKER_TABLE_GRANTS);
     for (const fn of [gatewayFn, workerFn]) {
       state.secrets.grantCredentialsRead(fn);
       fn.addEnvironment(SECRET_PREFIX_ENV, state.secrets.prefix);
-      if (state.needs.bedrock) grantBedrockInvoke(fn);
+      grantBedrockInvoke(fn, bedrockResources);
     }
     state.secrets.grantCallbackSigningRead(workerFn);
     state.secrets.grantToolTokenKeyRead(gatewayFn);
@@ -211,6 +229,7 @@ export class GatewayStack extends Stack {
       accessLogRetention: props.logRetention,
       cloudWatchRole: props.apiGatewayCloudWatchRole,
       webAcl: props.wafRateLimitPer5Min === false ? false : { rateLimitPer5Min: props.wafRateLimitPer5Min },
+      domain: props.domain,
     });
 
     this.alarms = new SloAlarms(this, 'Alarms', {
@@ -221,6 +240,19 @@ export class GatewayStack extends Stack {
       queues: state.queues,
       targets: props.slo,
     });
+    if (props.appConfig) {
+      this.appConfig = new AppConfigDelivery(this, 'Config', {
+        configPath: this.gateway.configPath,
+        applicationName: this.stackName,
+        environmentName: props.apiStageName ?? 'prod',
+        rollbackAlarms: [...this.alarms.gatewayRollbackAlarms, ...this.alarms.workerRollbackAlarms],
+        functions: [gatewayFn, workerFn],
+        rollout: props.appConfigRollout,
+      });
+      new CfnOutput(this, 'AppConfigApplicationId', { description: 'AppConfig application of the routing config', value: this.appConfig.application.applicationId });
+      new CfnOutput(this, 'AppConfigEnvironmentId', { description: 'AppConfig environment the functions read', value: this.appConfig.environment.environmentId });
+      new CfnOutput(this, 'AppConfigProfileId', { description: 'AppConfig configuration profile of the routing config', value: this.appConfig.configuration.configurationProfileId });
+    }
     const release = new CanaryRelease(this, 'Release', {
       functions: {
         Gateway: { alias: this.gateway.alias, rollbackAlarms: this.alarms.gatewayRollbackAlarms },
@@ -262,6 +294,7 @@ export class GatewayStack extends Stack {
       release,
       secrets: state.secrets,
       needs: state.needs,
+      bedrockResources,
     });
   }
 }

@@ -4,6 +4,7 @@ import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { TABLES, type IndexSpec, type TableId, type TableSpec } from '../shared/stores/dynamo/tables.js';
+import { READ_ONLY_ACTIONS, TABLE_ACTIONS } from './tableActions.js';
 
 /**
  * Tables holding customer data: spend (what tenants owe), keys (who may call), tasks (results
@@ -26,22 +27,12 @@ export interface StateTablesProps {
 }
 
 export const TABLE_ACCESS = { READ: 'read', READ_WRITE: 'readWrite' } as const;
-/** What `grantReadData` grants (aws-cdk-lib's dynamodb perms). */
-export const TABLE_READ_ACTIONS = [
-  'dynamodb:BatchGetItem',
-  'dynamodb:GetRecords',
-  'dynamodb:GetShardIterator',
-  'dynamodb:Query',
-  'dynamodb:GetItem',
-  'dynamodb:Scan',
-  'dynamodb:ConditionCheckItem',
-  'dynamodb:DescribeTable',
-] as const;
-/** What `grantReadWriteData` adds. */
-export const TABLE_WRITE_ACTIONS = ['dynamodb:BatchWriteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'] as const;
 export type TableAccess = (typeof TABLE_ACCESS)[keyof typeof TABLE_ACCESS];
 
-/** Which tables a function may touch, and how; a table not named is out of its reach. */
+/**
+ * Which tables a function may touch, and how: `readWrite` is every action the table's code
+ * sends ({@link TABLE_ACTIONS}), `read` only its reads. A table not named is out of reach.
+ */
 export type TableGrants = Partial<Record<TableId, TableAccess>>;
 
 /** `spend` → `Spend`, `rateLimits` → `RateLimits`: construct ids and output names. */
@@ -77,19 +68,20 @@ export class StateTables extends Construct {
   grantTo(fn: LambdaFunction, grants: TableGrants): void {
     for (const [tableId, access] of Object.entries(grants) as Array<[TableId, TableAccess]>) {
       const table = this.tables[tableId];
-      this.grant(table, (TABLES[tableId] as TableSpec).indexes ?? [], fn, access);
+      const actions = TABLE_ACTIONS[tableId].filter((action) => access === TABLE_ACCESS.READ_WRITE || READ_ONLY_ACTIONS.has(action));
+      this.grant(table, (TABLES[tableId] as TableSpec).indexes ?? [], fn, actions);
       fn.addEnvironment(TABLES[tableId].envVar, table.tableName);
     }
   }
 
   /**
-   * The L2 `grantReadData` / `grantReadWriteData` actions, but on the table and its indexes by
-   * name: the L2 grants `<table>/index/*`, a wildcard for indexes that do not exist yet.
+   * `actions` on the table and its indexes by name: the L2 grants grant every data action
+   * (Scan, BatchWrite, streams) on `<table>/index/*`, a wildcard for indexes that do not exist yet.
    */
-  private grant(table: Table, indexes: readonly IndexSpec[], grantee: IGrantable, access: TableAccess): void {
+  private grant(table: Table, indexes: readonly IndexSpec[], grantee: IGrantable, actions: readonly string[]): void {
     Grant.addToPrincipal({
       grantee,
-      actions: access === TABLE_ACCESS.READ ? [...TABLE_READ_ACTIONS] : [...TABLE_READ_ACTIONS, ...TABLE_WRITE_ACTIONS],
+      actions: [...actions],
       resourceArns: [table.tableArn, ...indexes.map((index) => `${table.tableArn}/index/${index.name}`)],
     });
   }

@@ -1,7 +1,6 @@
 import { Stack, Validations } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 import type { ConfigNeeds } from './configNeeds.js';
-import { BEDROCK_RESOURCES } from './bedrockAccess.js';
 import type { ProviderSecrets } from './ProviderSecrets.js';
 import { CUSTOMER_DATA_TABLES, type StateTables } from './StateTables.js';
 
@@ -36,6 +35,8 @@ export interface GatewayFindingsScope {
   readonly release: IConstruct;
   readonly secrets: ProviderSecrets;
   readonly needs: ConfigNeeds;
+  /** What the functions may invoke on Bedrock (lib/bedrockAccess.ts): its wildcards are acknowledged. */
+  readonly bedrockResources: readonly string[];
 }
 
 /**
@@ -69,14 +70,12 @@ export function suppressGatewayFindings(scope: GatewayFindingsScope): void {
       'AwsSolutions-IAM5[Resource::*]',
       'Only X-Ray PutTraceSegments and PutTelemetryRecords, which support no resource-level permissions.',
     );
-    if (scope.needs.bedrock) {
-      for (const resource of BEDROCK_RESOURCES) {
-        acknowledge(
-          fn,
-          `AwsSolutions-IAM5[Resource::${nagRendering(fn, resource)}]`,
-          'Bedrock models are chosen per request by the routing config, and cross-region inference profiles route to any region.',
-        );
-      }
+    for (const resource of scope.bedrockResources.filter((arn) => arn.includes('*'))) {
+      acknowledge(
+        fn,
+        `AwsSolutions-IAM5[Resource::${nagRendering(fn, resource)}]`,
+        "Bedrock models the config names, in every region their cross-region inference profile routes to; every model only where a target passes the client's model through.",
+      );
     }
   }
   acknowledge(

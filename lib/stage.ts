@@ -59,6 +59,7 @@ export const CONTEXT = {
   ACCOUNT: 'account',
   REGION: 'region',
   CONFIG_PATH: 'configPath',
+  ALLOW_INSECURE_CONFIG: 'allowInsecureConfig',
   ALARM_EMAIL: 'alarmEmail',
   GATEWAY_MEMORY: 'gatewayMemoryMb',
   WORKER_MEMORY: 'workerMemoryMb',
@@ -67,7 +68,24 @@ export const CONTEXT = {
   LATENCY_SLO_MS: 'latencySloMs',
   WAF_RATE_LIMIT: 'wafRateLimitPer5Min',
   API_GATEWAY_CLOUDWATCH_ROLE: 'apiGatewayCloudWatchRole',
+  APP_CONFIG: 'appConfig',
+  DOMAIN_NAME: 'domainName',
+  CERTIFICATE_ARN: 'certificateArn',
+  BASE_PATH: 'basePath',
 } as const;
+
+/** `-c domainName=... -c certificateArn=... [-c basePath=...]`: the API's custom domain, or none. */
+export function domainFrom(node: ContextReader): { domainName: string; certificateArn: string; basePath?: string } | undefined {
+  const domainName = contextString(node, CONTEXT.DOMAIN_NAME);
+  const certificateArn = contextString(node, CONTEXT.CERTIFICATE_ARN);
+  const basePath = contextString(node, CONTEXT.BASE_PATH);
+  if (domainName === undefined) {
+    if (certificateArn !== undefined || basePath !== undefined) throw new Error('certificateArn and basePath need domainName');
+    return undefined;
+  }
+  if (certificateArn === undefined) throw new Error(`domainName "${domainName}" needs certificateArn (a regional ACM certificate for it)`);
+  return { domainName, certificateArn, ...(basePath !== undefined ? { basePath: basePath.replace(/^\/+|\/+$/g, '') } : {}) };
+}
 
 export function contextString(node: ContextReader, key: string): string | undefined {
   const value = node.tryGetContext(key);

@@ -15,6 +15,7 @@ admin key approves over HTTP: POST /v1/approvals/<id>/approve). A rejected or ex
 
 Options:
   --table <name>   the approvals table (default: $${TABLES.approvals.envVar}, else ${TABLES.approvals.localName})
+  --stage <name>   the approvals table of a deployed stage, from its Breakwater-<Stage>-State stack's outputs
   -h, --help       show this help
 The store: as for "breakwater keys" (AWS_ENDPOINT_URL_DYNAMODB against "npm start").`;
 
@@ -22,7 +23,8 @@ export interface ApprovalsCommandDeps {
   io: CliIo;
   env: NodeJS.ProcessEnv;
   now: () => number;
-  openStore(table: string): DynamoApprovalStore;
+  /** The store on a table by name, or on the table a deployed stage's state stack outputs. */
+  openStore(where: { table: string } | { stage: string }): DynamoApprovalStore | Promise<DynamoApprovalStore>;
 }
 
 /** `breakwater approvals list | approve | reject`. */
@@ -38,16 +40,18 @@ export async function approvalsCommand(argv: readonly string[], deps: ApprovalsC
       args: [...rest],
       allowPositionals: true,
       strict: true,
-      options: { table: { type: 'string' }, tenant: { type: 'string' }, reason: { type: 'string' }, json: { type: 'boolean' } },
+      options: { table: { type: 'string' }, stage: { type: 'string' }, tenant: { type: 'string' }, reason: { type: 'string' }, json: { type: 'boolean' } },
     });
   } catch (error) {
     throw new UsageError((error as Error).message, APPROVALS_USAGE);
   }
   const { values, positionals } = parsed;
-  const table = values.table ?? (deps.env[TABLES.approvals.envVar]?.trim() || TABLES.approvals.localName);
+  if (values.table !== undefined && values.stage !== undefined) throw new UsageError('pass --table or --stage, not both', APPROVALS_USAGE);
+  const where =
+    values.stage !== undefined ? { stage: values.stage } : { table: values.table ?? (deps.env[TABLES.approvals.envVar]?.trim() || TABLES.approvals.localName) };
 
   if (subcommand === 'list') {
-    const records = await deps.openStore(table).list(APPROVAL_STATUS.PENDING, values.tenant ? { tenant: values.tenant } : {});
+    const records = await (await deps.openStore(where)).list(APPROVAL_STATUS.PENDING, values.tenant ? { tenant: values.tenant } : {});
     const waiting = records.filter((record) => record.expires_at > deps.now());
     if (values.json) {
       deps.io.out(JSON.stringify(waiting));
@@ -60,7 +64,7 @@ export async function approvalsCommand(argv: readonly string[], deps: ApprovalsC
   if (subcommand !== 'approve' && subcommand !== 'reject') throw new UsageError(`unknown approvals command "${subcommand}"`, APPROVALS_USAGE);
   const [id] = positionals;
   if (!id || positionals.length > 1) throw new UsageError(`${subcommand} takes one approval id`, APPROVALS_USAGE);
-  const store = deps.openStore(table);
+  const store = await deps.openStore(where);
   const to = subcommand === 'approve' ? APPROVAL_STATUS.APPROVED : APPROVAL_STATUS.REJECTED;
   const by = `cli:${deps.env.USER ?? deps.env.USERNAME ?? 'operator'}`;
   if (await store.decide(id, to, by, values.reason, deps.now())) {

@@ -22,8 +22,11 @@ export interface CliIo {
 
 export interface KeysCommandDeps {
   io: CliIo;
-  /** The store, opened only once the arguments are known to be valid. */
-  openStore(options: { table?: string }): KeyStore;
+  /**
+   * The store, opened only once the arguments are known to be valid: `--table`, or the table
+   * named by the outputs of `--stage`'s deployed state stack.
+   */
+  openStore(options: { table?: string; stage?: string }): KeyStore | Promise<KeyStore>;
   /**
    * The tenants of the gateway's config (`--config`, else the default file) and the file read:
    * a key for any other tenant would be refused (401) forever, so create refuses it first.
@@ -35,6 +38,7 @@ export interface KeysCommandDeps {
 
 const COMMON = {
   table: { type: 'string' },
+  stage: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
 
@@ -81,6 +85,8 @@ export async function keysCommand(args: readonly string[], deps: KeysCommandDeps
     return 0;
   }
   const table = optionalString(values.table, 'table');
+  const stage = optionalString(values.stage, 'stage');
+  if (table !== undefined && stage !== undefined) throw new UsageError('pass --table or --stage, not both', KEYS_USAGE);
 
   switch (name) {
     case 'create': {
@@ -98,7 +104,7 @@ export async function keysCommand(args: readonly string[], deps: KeysCommandDeps
             'Add the tenant to the config first, or pass --config <file> for another one.',
         );
       }
-      const store = deps.openStore({ table });
+      const store = await deps.openStore({ table, stage });
       const { key, record } = await store.create({ tenant, name: label, expiresInSeconds, policy });
       deps.io.err(`Created ${record.policy.role === 'admin' ? 'admin ' : ''}key ${record.prefix} for tenant "${record.tenant}"${describe(record)}.`);
       deps.io.err('This is the only time the key is shown: store it now (it is the last line below).');
@@ -108,7 +114,7 @@ export async function keysCommand(args: readonly string[], deps: KeysCommandDeps
     case 'list': {
       noPositionals(positionals, 'list');
       const tenant = optionalString(values.tenant, 'tenant');
-      const records = await deps.openStore({ table }).list(tenant);
+      const records = await (await deps.openStore({ table, stage })).list(tenant);
       const now = deps.now();
       if (values.json === true) {
         deps.io.out(JSON.stringify(records.map((record) => listEntry(record, now)), null, 2));
@@ -131,7 +137,7 @@ export async function keysCommand(args: readonly string[], deps: KeysCommandDeps
     }
     case 'revoke': {
       const ref = keyRefFromInput(onePositional(positionals, 'revoke'));
-      const record = await deps.openStore({ table }).revoke(ref);
+      const record = await (await deps.openStore({ table, stage })).revoke(ref);
       deps.io.out(
         `Revoked ${record.prefix} (tenant "${record.tenant}"). Gateways stop accepting it within ${MAX_KEY_CACHE_TTL_MS / 1000} s.`,
       );
@@ -144,7 +150,7 @@ export async function keysCommand(args: readonly string[], deps: KeysCommandDeps
       }
       const graceSeconds = durationOption(values.grace, 'grace', { allowZero: true })!;
       const expiresInSeconds = durationOption(values['expires-in'], 'expires-in', { allowZero: false });
-      const { key, record, previous } = await deps.openStore({ table }).rotate(ref, graceSeconds, { expiresInSeconds });
+      const { key, record, previous } = await (await deps.openStore({ table, stage })).rotate(ref, graceSeconds, { expiresInSeconds });
       deps.io.err(rotationMessage(previous, deps.now()));
       deps.io.err(`New key ${record.prefix} for tenant "${record.tenant}"${describe(record)}.`);
       deps.io.err('This is the only time the key is shown: store it now (it is the last line below).');

@@ -1,3 +1,4 @@
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { loadConfigFile } from '../../shared/config';
 import { isConfigError } from '../../shared/config/ConfigError';
 import { isKeyStoreError, type KeyStore } from '../../shared/keys';
@@ -8,6 +9,7 @@ import { approvalsCommand } from './approvalsCommand';
 import { dlqCommand } from './dlqCommand';
 import { keysCommand, type CliIo } from './keysCommand';
 import { openKeyStore, storeTarget, type StoreTarget } from './openKeyStore';
+import { tableNameFromStack } from './stackTables';
 import { MAIN_USAGE } from './usage';
 import { isUsageError, UsageError } from './UsageError';
 
@@ -30,6 +32,13 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
   /** What a failure is named against: the key store, or the queues. */
   let where = 'the key store';
   const cleanups: Array<() => void> = [];
+  /** `--stage`: the table's name from the stage's state stack outputs (region and profile from the environment). */
+  const tableOfStage = (stage: string, tableId: 'keys' | 'approvals'): Promise<string> => {
+    const region = env.AWS_REGION?.trim() || env.AWS_DEFAULT_REGION?.trim();
+    const cloudFormation = new CloudFormationClient(region ? { region } : {});
+    cleanups.push(() => cloudFormation.destroy());
+    return tableNameFromStack(cloudFormation, stage, tableId);
+  };
   try {
     if (command === undefined) {
       io.err(MAIN_USAGE);
@@ -56,7 +65,8 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
         io,
         env,
         now: deps.now ?? Date.now,
-        openStore: (table) => {
+        openStore: async (where) => {
+          const table = 'stage' in where ? await tableOfStage(where.stage, 'approvals') : where.table;
           target = { ...storeTarget(env), tableName: table };
           const clients = createDynamoClients({ endpoint: target.endpoint });
           cleanups.push(() => clients.client.destroy());
@@ -80,8 +90,8 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
           throw new UsageError(`the tenant cannot be checked against the gateway's config: ${error.message} (pass --config <file> or set BREAKWATER_CONFIG)`);
         }
       },
-      openStore: ({ table }) => {
-        target = storeTarget(env, table);
+      openStore: async ({ table, stage }) => {
+        target = storeTarget(env, stage === undefined ? table : await tableOfStage(stage, 'keys'));
         if (deps.storeFor) return deps.storeFor(target);
         const { store, clients } = openKeyStore(target);
         cleanups.push(() => clients.client.destroy());

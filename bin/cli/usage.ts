@@ -17,6 +17,7 @@ export const KEYS_USAGE = `Usage:
 
 Options for every subcommand:
   --table <name>   the keys table (default: $BREAKWATER_TABLE_KEYS, else breakwater-keys)
+  --stage <name>   the keys table of a deployed stage, from its Breakwater-<Stage>-State stack's outputs
   -h, --help       show this help
 
 Durations: 90s, 15m, 1h, 30d, 2w, or combined (1h30m); --grace also takes 0.

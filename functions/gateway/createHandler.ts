@@ -2,6 +2,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { finished, type Readable } from 'node:stream';
+import { apiPath } from '../../shared/api/apiPath';
 import middy, { type MiddlewareObj } from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import httpJsonBodyParser from '@middy/http-json-body-parser';
@@ -69,6 +70,8 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): GatewayStreaming
 
   // A buffered chain; streamingHandler() writes its answer to Lambda's response stream.
   const chain = middy<APIGatewayProxyEvent, GatewayResponse>()
+    // First: behind a custom domain's base path (`/llm/v1/...`) everything below sees the API's own path.
+    .use(apiPathNormalizer())
     .use(deps.tracing ? [deps.tracing.middleware] : [])
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(publishMetrics(metrics))
@@ -87,6 +90,16 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): GatewayStreaming
     .use(exceptToolPaths(httpJsonBodyParser({ disableContentTypeCheck: true } as Parameters<typeof httpJsonBodyParser>[0])))
     .handler(app.handle);
   return streamingHandler(chain);
+}
+
+/** Rewrites `event.path` to {@link apiPath}; `requestContext.path` keeps what the client called (for Location headers). */
+function apiPathNormalizer(): MiddlewareObj<APIGatewayProxyEvent, GatewayResponse> {
+  return {
+    before: (request) => {
+      const path = apiPath(request.event);
+      if (path !== request.event.path) request.event = { ...request.event, path };
+    },
+  };
 }
 
 /**

@@ -1,5 +1,8 @@
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { loadConfigFile } from '../../shared/config';
+import { loadConfigFile, type CompiledConfig } from '../../shared/config';
+// Straight from the files: the AppConfig provider is imported only when the stack turned it on.
+import { appConfigSourceFromEnv } from '../../shared/config/appConfigFromEnv';
+import { rebuildOnChange } from '../../shared/config/rebuildOnChange';
 import { createLogger } from '../../shared/logging';
 import { PrefixedSecretSource, SecretsManagerSource } from '../../shared/credentials';
 import { createServices } from '../../shared/gateway/createServices';
@@ -9,7 +12,7 @@ import { QUEUE_ENV, taskQueueUrlsFromEnv } from '../../shared/queue/queueEnv';
 import { systemClock } from '../../shared/resilience';
 import { loadTracing } from '../../shared/telemetry';
 import { createDynamoClients, tableNamesFromEnv } from '../../shared/stores/dynamo';
-import { createGatewayHandler } from './createHandler';
+import { createGatewayHandler, type GatewayStreamingHandler } from './createHandler';
 
 // Cold start: the config is read and validated once; a bad config fails the first invocation
 // loudly instead of serving with half a config. Secrets are fetched meanwhile, in parallel.
@@ -18,24 +21,38 @@ const logger = createLogger({ serviceName: 'breakwater-gateway' });
 // The stack sets a namespace per stage (Breakwater/<stage>); npm start keeps 'Breakwater'.
 const metrics = new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'Breakwater', serviceName: 'breakwater-gateway' });
 const secrets = new PrefixedSecretSource(new SecretsManagerSource({ logger }), process.env.BREAKWATER_SECRET_PREFIX ?? '');
-const config = await loadConfigFile(process.env.BREAKWATER_CONFIG ?? 'breakwater.config.json');
-void secrets.prefetch(config.credentialNames);
+const configPath = process.env.BREAKWATER_CONFIG ?? 'breakwater.config.json';
+// With AppConfig delivery on (the stack sets its env vars), the config comes from AppConfig
+// (the bundled file if that fails), is re-read at most once a minute, and the whole handler is
+// rebuilt when it changed: a new config needs no redeploy. Off, the bundled file, read once.
+const appConfig = await appConfigSourceFromEnv({ fallbackPath: configPath, clock: systemClock, logger });
+const initialConfig = appConfig ? (await appConfig.current()).config : await loadConfigFile(configPath);
+void secrets.prefetch(initialConfig.credentialNames);
+const tracing = await loadTracing('breakwater-gateway');
+// Every DynamoDB call is a subsegment of the request's trace (store latency shows per request).
+const dynamo = createDynamoClients({ instrument: tracing?.captureClient });
+const tables = tableNamesFromEnv();
+// Tasks are on wherever the stack (or npm start) gave the gateway its queues.
+const queues = process.env[QUEUE_ENV.HIGH_URL] ? { sqs: lazySqsClient(), urls: taskQueueUrlsFromEnv() } : undefined;
 
-export const handler = createGatewayHandler({
-  config,
-  secrets,
-  logger,
-  metrics,
-  tracing: await loadTracing('breakwater-gateway'),
-  services: createServices({
-    dynamo: createDynamoClients(),
-    tables: tableNamesFromEnv(),
+function handlerFor(config: CompiledConfig): GatewayStreamingHandler {
+  // A new config may name new credentials: warm them as the cold start does.
+  if (config !== initialConfig) void secrets.prefetch(config.credentialNames);
+  return createGatewayHandler({
     config,
-    clock: systemClock,
+    secrets,
     logger,
     metrics,
-    secrets,
-    // Tasks are on wherever the stack (or npm start) gave the gateway its queues.
-    queues: process.env[QUEUE_ENV.HIGH_URL] ? { sqs: lazySqsClient(), urls: taskQueueUrlsFromEnv() } : undefined,
-  }),
-});
+    tracing,
+    services: createServices({ dynamo, tables, config, clock: systemClock, logger, metrics, secrets, queues }),
+  });
+}
+
+export const handler: GatewayStreamingHandler = appConfig ? await reloadingHandler(rebuildOnChange(appConfig, handlerFor)) : handlerFor(initialConfig);
+
+/** A streaming handler that serves each invocation with the handler built on the current config. */
+async function reloadingHandler(current: () => Promise<GatewayStreamingHandler>): Promise<GatewayStreamingHandler> {
+  await current(); // built at cold start, as without AppConfig
+  const { awslambda } = globalThis as unknown as { awslambda: { streamifyResponse(handler: GatewayStreamingHandler): GatewayStreamingHandler } };
+  return awslambda.streamifyResponse(async (event, responseStream, context) => (await current())(event, responseStream, context));
+}

@@ -1,5 +1,8 @@
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { loadConfigFile } from '../../shared/config';
+import { loadConfigFile, type CompiledConfig } from '../../shared/config';
+// Straight from the files: the AppConfig provider is imported only when the stack turned it on.
+import { appConfigSourceFromEnv } from '../../shared/config/appConfigFromEnv';
+import { rebuildOnChange } from '../../shared/config/rebuildOnChange';
 import { createLogger } from '../../shared/logging';
 import { PrefixedSecretSource, SecretsManagerSource } from '../../shared/credentials';
 import { GatewayApp } from '../../shared/gateway';
@@ -19,33 +22,46 @@ const logger = createLogger({ serviceName: 'breakwater-worker' });
 // The stack sets a namespace per stage (Breakwater/<stage>); npm start keeps 'Breakwater'.
 const metrics = new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'Breakwater', serviceName: 'breakwater-worker' });
 const secrets = new PrefixedSecretSource(new SecretsManagerSource({ logger }), process.env.BREAKWATER_SECRET_PREFIX ?? '');
-const config = await loadConfigFile(process.env.BREAKWATER_CONFIG ?? 'breakwater.config.json');
-void secrets.prefetch(config.credentialNames);
-const dynamo = createDynamoClients();
+const configPath = process.env.BREAKWATER_CONFIG ?? 'breakwater.config.json';
+// With AppConfig delivery on, the config comes from AppConfig (the bundled file if that fails)
+// and the handler is rebuilt when it changed (see functions/gateway/handler.ts). Off, the bundled file.
+const appConfig = await appConfigSourceFromEnv({ fallbackPath: configPath, clock: systemClock, logger });
+const initialConfig = appConfig ? (await appConfig.current()).config : await loadConfigFile(configPath);
+void secrets.prefetch(initialConfig.credentialNames);
+const tracing = await loadTracing('breakwater-worker');
+const observer = tracing?.observer;
+// DynamoDB and SQS calls as subsegments of each invocation's trace.
+const dynamo = createDynamoClients({ instrument: tracing?.captureClient });
 const tables = tableNamesFromEnv();
 const queueUrls = taskQueueUrlsFromEnv();
-const sqs = createSqsClient();
+const sqs = tracing ? tracing.captureClient(createSqsClient()) : createSqsClient();
 
-// The same engine as the gateway's; the worker does not use the key store or the task API.
-const { keyResolver: _keys, tasks: _tasks, ...services } = createServices({ dynamo, tables, config, clock: systemClock, logger, metrics });
-const app = new GatewayApp({
-  config,
-  secrets,
-  services,
-  clock: systemClock,
-  random: systemRandom,
-  logger,
-  metrics,
-  observer: (await loadTracing('breakwater-worker'))?.observer,
-});
+const tasks = new DynamoTaskStore(dynamo.doc, tables.tasks);
 
-export const handler = createWorkerHandler({
-  tasks: new DynamoTaskStore(dynamo.doc, tables.tasks),
-  sqs,
-  queueUrls: [queueUrls.high, queueUrls.normal],
-  executeTask: executeTaskWith(app.completions, config, systemClock),
-  onFinished: sendCallbackWith({ config, secrets, logger, clock: systemClock, random: systemRandom }),
-  logger,
-  metrics,
-  maxReceiveCount: maxReceiveCountFromEnv(),
-});
+function handlerFor(config: CompiledConfig) {
+  // A new config may name new credentials: warm them as the cold start does.
+  if (config !== initialConfig) void secrets.prefetch(config.credentialNames);
+  // The same engine as the gateway's; the worker does not use the key store or the task API.
+  const { keyResolver: _keys, tasks: _tasks, ...services } = createServices({ dynamo, tables, config, clock: systemClock, logger, metrics });
+  const app = new GatewayApp({ config, secrets, services, clock: systemClock, random: systemRandom, logger, metrics, observer });
+  return createWorkerHandler({
+    tasks,
+    sqs,
+    queueUrls: [queueUrls.high, queueUrls.normal],
+    executeTask: executeTaskWith(app.completions, config, systemClock),
+    onFinished: sendCallbackWith({ config, secrets, logger, clock: systemClock, random: systemRandom }),
+    logger,
+    metrics,
+    maxReceiveCount: maxReceiveCountFromEnv(),
+  });
+}
+
+type WorkerHandler = ReturnType<typeof handlerFor>;
+
+export const handler: WorkerHandler = appConfig ? await reloadingHandler(rebuildOnChange(appConfig, handlerFor)) : handlerFor(initialConfig);
+
+/** A handler that serves each batch with the handler built on the current config. */
+async function reloadingHandler(current: () => Promise<WorkerHandler>): Promise<WorkerHandler> {
+  await current(); // built at cold start, as without AppConfig
+  return (async (...args: Parameters<WorkerHandler>) => (await current())(...args)) as WorkerHandler;
+}

@@ -12,12 +12,8 @@ import { consoleRoutes } from '../api/admin/consoleRoutes';
 import { RecentRequests } from '../admin/RecentRequests';
 import { isOperatorPath, requestSample } from '../admin/requestSample';
 import { mcpRoutes } from '../api/mcp/routes';
-import { CircuitBreakers } from '../breaker/CircuitBreakers';
-import { MemoryBreakerStore } from '../breaker/MemoryBreakerStore';
 import type { McpGateway } from '../mcp/McpGateway';
 import { ToolCallDispatcher } from '../mcp/ToolCallDispatcher';
-import { createServiceAuth } from '../tools/auth/createServiceAuth';
-import type { ServiceAuth } from '../tools/auth/ServiceAuth';
 import { connectionsRoutes } from '../api/connections/routes';
 import { messagesRoutes } from '../api/messages/routes';
 import { modelsRoutes } from '../api/models/routes';
@@ -141,11 +137,16 @@ export class GatewayApp implements GatewayEngine {
       responsesRoutes(this),
       messagesRoutes(this),
       connectionsRoutes(this),
-      approvalsRoutes(this, { approvals: () => this.approvals, deadlineOf: (context) => this.deadlineOf(context) }),
-      mcpRoutes(this, { mcp: () => this.mcpGateway(), deadlineOf: (context) => this.deadlineOf(context) }),
+      approvalsRoutes(this, { approvals: () => this.approvals }),
+      mcpRoutes(this, { mcp: () => this.mcpGateway() }),
       adminRoutes(this, { logger: deps.logger, clock, recent: this.recentRequests, approvals: () => this.approvals }),
       consoleRoutes(),
-      toolRoutes({ config, clock, tools: this.tools, idempotency: this.services.idempotency, authenticate: (headers) => this.authenticate(headers) }),
+      toolRoutes({
+        tools: this.tools,
+        idempotency: this.services.idempotency,
+        authenticate: (headers) => this.authenticate(headers),
+        requestDeadline: (context) => this.requestDeadline(context),
+      }),
     );
   }
 
@@ -166,59 +167,16 @@ export class GatewayApp implements GatewayEngine {
     }
   };
 
-  /** A request's deadline: Lambda's remaining time less the margin, never past `max_request_ms`. */
-  private deadlineOf(context: Context): Deadline {
-    const { settings } = this.config;
-    return Deadline.after(
-      this.deps.clock,
-      requestBudgetMs({
-        lambdaRemainingMs: context.getRemainingTimeInMillis?.(),
-        marginMs: settings.lambda_margin_ms,
-        maxRequestMs: settings.max_request_ms,
-      }),
-    );
-  }
-
   /**
    * The MCP door's engine, built on its first request: most containers never serve one, and the
    * MCP SDK (with its JSON Schema validator) would otherwise add to every cold start.
    */
   private async mcpGateway(): Promise<McpGateway> {
-    if (this.mcp) return this.mcp;
-    const [{ McpGateway }, { UpstreamMcpServers }] = await Promise.all([import('../mcp/McpGateway'), import('../mcp/UpstreamMcpServers')]);
-    if (this.mcp) return this.mcp;
-    const { config, clock, logger } = this.deps;
-    const authDeps = { secrets: this.deps.secrets, clock, userTokens: this.services.connections?.tokens };
-    const auths = new Map<string, ServiceAuth>();
-    const authFor = (server: string): ServiceAuth => {
-      let auth = auths.get(server);
-      if (!auth) {
-        const serverConfig = config.mcpServers.get(server)!;
-        const from = serverConfig.credentials_from;
-        const service = from === undefined ? undefined : config.services.get(from);
-        if (from !== undefined && !service) throw new GatewayError('unknown_service', `MCP server "${server}" takes its credential from "${from}", which is not a configured service`);
-        auth = from !== undefined ? createServiceAuth(from, service!.auth, authDeps) : createServiceAuth(server, serverConfig.auth, authDeps);
-        auths.set(server, auth);
-      }
-      return auth;
-    };
-    this.mcp = new McpGateway({
-      config,
-      tools: this.tools,
-      upstream: new UpstreamMcpServers({
-        servers: config.mcpServers,
-        authFor,
-        breakers: this.services.breakers ?? new CircuitBreakers({ store: new MemoryBreakerStore(), clock, logger }),
-        clock,
-        logger,
-      }),
-      loopGuard: this.services.loopGuard,
-      rateLimiter: this.services.rateLimiter,
-      approvals: this.approvals,
-      toolQuota: this.services.toolQuota,
-      clock,
-      logger,
-    });
+    if (!this.mcp) {
+      const { createMcpGateway } = await import('../mcp/createMcpGateway');
+      const { config, clock, logger, secrets } = this.deps;
+      this.mcp ??= createMcpGateway({ config, services: this.services, tools: this.tools, approvals: this.approvals, secrets, clock, logger });
+    }
     return this.mcp;
   }
 
@@ -283,6 +241,7 @@ export class GatewayApp implements GatewayEngine {
     return { ...value, headers: { ...value.headers, [BREAKWATER_HEADERS.REQUEST_ID]: requestId, [BREAKWATER_HEADERS.REPLAYED]: 'true' } };
   }
 
+  /** A request's deadline: Lambda's remaining time less the margin, never past `max_request_ms`. */
   requestDeadline(context: RouteRequest['context']): Deadline {
     const { settings } = this.config;
     return Deadline.after(

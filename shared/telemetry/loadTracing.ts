@@ -8,6 +8,8 @@ export interface Tracing {
   middleware: MiddlewareObj;
   /** A subsegment per upstream attempt. */
   observer: AttemptObserver;
+  /** Records an AWS SDK v3 client's calls (DynamoDB, SQS, Secrets Manager) as subsegments. */
+  captureClient<T>(client: T): T;
 }
 
 /**
@@ -26,5 +28,6 @@ export async function loadTracing(serviceName: string, env: NodeJS.ProcessEnv = 
   return {
     middleware: captureByStatus(captureLambdaHandler(tracer, { captureResponse: false }), tracer),
     observer: tracingAttemptObserver(tracer),
+    captureClient: (client) => tracer.captureAWSv3Client(client),
   };
 }

@@ -7,26 +7,15 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { REPO_ROOT } from '../../lib/paths';
+import { freePort } from '../support/freePort';
 
 /** Cold `tsx` on a shared, busy machine: a generous bound on start-up, not a speed target. */
 const READY_WITHIN_MS = 90_000;
 const EXIT_WITHIN_MS = 15_000;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** The first key of the first tenant that has one, as `npm start` prints it. */
 function demoKey(): string {

@@ -101,3 +101,27 @@ describe('API stage', () => {
     });
   });
 });
+
+describe('custom domain', () => {
+  it('none by default: the execute-api endpoint serves the API', () => {
+    assert.deepEqual(resourcesOfType(stack.json, 'AWS::ApiGateway::DomainName'), []);
+    const [, api] = onlyResource(stack.json, 'AWS::ApiGateway::RestApi');
+    assert.notEqual(api.Properties?.['DisableExecuteApiEndpoint'], true);
+  });
+
+  it('maps the API at the base path on a regional TLS 1.2 domain, and disables the execute-api endpoint', () => {
+    const { json } = synth(stack.scratch, {
+      domain: { domainName: 'ai.example.com', certificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/abc', basePath: 'llm' },
+    });
+    const [domainId, domain] = onlyResource(json, 'AWS::ApiGateway::DomainName');
+    assert.equal(domain.Properties?.['DomainName'], 'ai.example.com');
+    assert.equal(domain.Properties?.['RegionalCertificateArn'], 'arn:aws:acm:eu-west-1:123456789012:certificate/abc');
+    assert.equal(domain.Properties?.['SecurityPolicy'], 'TLS_1_2');
+    assert.deepEqual(domain.Properties?.['EndpointConfiguration'], { Types: ['REGIONAL'] });
+    const [, mapping] = onlyResource(json, 'AWS::ApiGateway::BasePathMapping');
+    assert.equal(mapping.Properties?.['BasePath'], 'llm');
+    assert.deepEqual(mapping.Properties?.['DomainName'], { Ref: domainId });
+    const [, api] = onlyResource(json, 'AWS::ApiGateway::RestApi');
+    assert.equal(api.Properties?.['DisableExecuteApiEndpoint'], true);
+  });
+});

@@ -29,6 +29,8 @@ function stageApp(stage: string, configPath?: string, env?: Environment): App {
     stage: stageFor(stage),
     env,
     configPath,
+    // The repo config is the local demo's (simulated providers, a plain key): see productionConfig.test.ts.
+    allowInsecureConfig: configPath === undefined,
     alarmEmail: 'oncall@example.com',
     gateway: { entry: scratch.entry, workerEntry: scratch.workerEntry },
   });
@@ -51,6 +53,23 @@ describe('cdk-nag (AwsSolutions)', () => {
       assert.deepEqual(findings(stageApp(stage)), []);
     });
   }
+
+  it('finds nothing unacknowledged with Bedrock scoped to named models and an inference profile', () => {
+    const scoped = {
+      providers: { aws: { type: 'bedrock', region: 'us-east-1' } },
+      routes: {
+        default: {
+          strategy: { mode: 'fallback' },
+          targets: [
+            { provider: 'aws', override_params: { model: 'us.anthropic.claude-3-5-haiku-20241022-v1:0' } },
+            { provider: 'aws', override_params: { model: 'amazon.nova-lite-v1:0' } },
+          ],
+        },
+      },
+      tenants: { acme: { route: 'default' } },
+    };
+    assert.deepEqual(findings(stageApp('prod', writeConfig(scratch, 'bedrock-scoped.json', scoped))), []);
+  });
 
   it('finds nothing unacknowledged with Bedrock, several credentials and tenants', () => {
     assert.deepEqual(findings(stageApp('prod', writeConfig(scratch, 'everything.json', EVERYTHING_CONFIG))), []);

@@ -11,6 +11,7 @@ import {
   gatewayFunction,
   gatewayRoleId,
   referencedIds,
+  resourcesOf,
   resourcesOfType,
   roleIdOf,
   statementsOfRole,
@@ -225,16 +226,56 @@ describe('bedrock access', () => {
   const bedrockStatements = (template: CfnTemplate, roleId: string) =>
     statementsOfRole(template, roleId).filter((s) => actionsOf(s).some((a) => a.startsWith('bedrock:')));
 
-  it('grants bedrock:InvokeModel on foundation models and inference profiles to both functions', () => {
-    for (const [, fn] of [gatewayFunction(stack.json), workerFunction(stack.json)]) {
-      const statements = bedrockStatements(stack.json, roleIdOf(fn));
+  const bedrockConfig = (targets: unknown[], region?: string) => ({
+    providers: { aws: { type: 'bedrock', ...(region ? { region } : {}) } },
+    routes: { default: { strategy: { mode: 'fallback' }, targets } },
+    tenants: { solo: { route: 'default' } },
+  });
+  /** The Bedrock statement of each function's role, with its resources as the template renders them. */
+  const bedrockGrants = (config: unknown, name: string) => {
+    const { json } = synth(scratch, { configPath: writeConfig(scratch, name, config) });
+    return [gatewayFunction(json), workerFunction(json)].map(([, fn]) => {
+      const statements = bedrockStatements(json, roleIdOf(fn));
       assert.equal(statements.length, 1);
-      assert.deepEqual(actionsOf(statements[0]!), ['bedrock:InvokeModel']);
-      const resources = JSON.stringify(statements[0]!.Resource);
-      assert.match(resources, /:bedrock:\*::foundation-model\/\*/);
-      assert.match(resources, /:inference-profile\/\*/);
-      assert.doesNotMatch(resources, /"\*"/);
+      assert.deepEqual(actionsOf(statements[0]!), ['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream']);
+      return resourcesOf(statements[0]!).map((resource) => JSON.stringify(resource));
+    });
+  };
+
+  it('grants Converse and ConverseStream on every model only when a bedrock target passes the client\'s model through', () => {
+    for (const resources of bedrockGrants(bedrockConfig([{ provider: 'aws' }]), 'passthrough.json')) {
+      assert.equal(resources.length, 3);
+      assert.match(resources.join(), /:bedrock:\*::foundation-model\/\*/);
+      assert.match(resources.join(), /:bedrock:\*:",\{"Ref":"AWS::AccountId"\},":inference-profile\/\*/);
+      assert.ok(!resources.includes('"*"'));
     }
+  });
+
+  it('scopes the grant to the named models: foundation-model ARNs in the target region, else the function\'s', () => {
+    const config = bedrockConfig([
+      { provider: 'aws', override_params: { model: 'anthropic.claude-3-haiku-20240307-v1:0' } },
+      { provider: 'bedrock', override_params: { model: 'amazon.nova-lite-v1:0' } },
+    ], 'eu-west-1');
+    for (const resources of bedrockGrants(config, 'scoped.json')) {
+      assert.equal(resources.length, 2);
+      assert.ok(resources.some((r) => r.includes(':bedrock:eu-west-1::foundation-model/anthropic.claude-3-haiku-20240307-v1:0')), resources.join());
+      assert.ok(resources.some((r) => /:bedrock:",\{"Ref":"AWS::Region"\},"::foundation-model\/amazon\.nova-lite-v1:0/.test(r)), resources.join());
+      assert.ok(resources.every((r) => !r.includes('*')), resources.join());
+    }
+  });
+
+  it('scopes an inference profile (us.…) to the profile in its region and its model in any region', () => {
+    const config = bedrockConfig([{ provider: 'aws', override_params: { model: 'us.anthropic.claude-3-5-haiku-20241022-v1:0' } }], 'us-east-1');
+    for (const resources of bedrockGrants(config, 'profile.json')) {
+      assert.equal(resources.length, 2);
+      assert.ok(resources.some((r) => r.includes(':bedrock:*::foundation-model/anthropic.claude-3-5-haiku-20241022-v1:0')), resources.join());
+      assert.ok(resources.some((r) => /:bedrock:us-east-1:",\{"Ref":"AWS::AccountId"\},":inference-profile\/us\.anthropic\.claude-3-5-haiku-20241022-v1:0/.test(r)), resources.join());
+    }
+  });
+
+  it('grants nothing on Bedrock for a bedrock provider no route reaches', () => {
+    const { json } = synth(scratch, { configPath: writeConfig(scratch, 'unrouted.json', MIXED_CONFIG) });
+    for (const [, fn] of [gatewayFunction(json), workerFunction(json)]) assert.deepEqual(bedrockStatements(json, roleIdOf(fn)), []);
   });
 
   it('grants nothing on Bedrock when the config has no bedrock provider', () => {

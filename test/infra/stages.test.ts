@@ -28,6 +28,8 @@ function synthStage(stage: string, props: Partial<BreakwaterStageProps> = {}) {
   });
   const stacks = addBreakwaterStage(app, {
     stage: stageFor(stage),
+    // The repo config is the local demo's (simulated providers, a plain key): see productionConfig.test.ts.
+    allowInsecureConfig: true,
     ...props,
     gateway: { entry: scratch.entry, workerEntry: scratch.workerEntry, ...props.gateway },
   });

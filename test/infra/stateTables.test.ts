@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { TABLES, type TableId, type TableSpec } from '../../shared/stores/dynamo/tables.js';
 import { GATEWAY_TABLE_GRANTS, OUTPUTS, WORKER_TABLE_GRANTS } from '../../lib/GatewayStack.js';
 import { CUSTOMER_DATA_TABLES, TABLE_ACCESS, type TableGrants } from '../../lib/StateTables.js';
+import { READ_ONLY_ACTIONS, TABLE_ACTIONS } from '../../lib/tableActions.js';
 import {
   actionsOnResource,
   assertOnlyFunctionRolesTouch,
@@ -17,27 +18,22 @@ import {
   synth,
   useSynthesizedStack,
   workerFunction,
+  workerRoleId,
 } from './synthStack.js';
 
 const TABLE_IDS = Object.keys(TABLES) as TableId[];
 
-const READ_ACTIONS = [
-  'dynamodb:BatchGetItem',
-  'dynamodb:ConditionCheckItem',
-  'dynamodb:DescribeTable',
-  'dynamodb:GetItem',
-  'dynamodb:GetRecords',
-  'dynamodb:GetShardIterator',
-  'dynamodb:Query',
-  'dynamodb:Scan',
-];
-const READ_WRITE_ACTIONS = [
-  ...READ_ACTIONS,
-  'dynamodb:BatchWriteItem',
-  'dynamodb:DeleteItem',
-  'dynamodb:PutItem',
-  'dynamodb:UpdateItem',
-].sort();
+/** What each table's code sends (lib/tableActions.ts), written out so a change there shows here. */
+const ACTIONS = {
+  getUpdate: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+  idempotency: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+  keys: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Scan', 'dynamodb:UpdateItem'],
+  update: ['dynamodb:UpdateItem'],
+  getPut: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+  getPutUpdateQuery: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+  responses: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'],
+  connections: ['dynamodb:BatchGetItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+} as const;
 
 const stack = useSynthesizedStack();
 
@@ -56,7 +52,10 @@ function tableLogicalIds(): Record<TableId, string> {
 /** What a role should be allowed on each table, from the declared grants. */
 function expectedActions(grants: TableGrants): Record<TableId, string[]> {
   return Object.fromEntries(
-    TABLE_IDS.map((id) => [id, grants[id] === undefined ? [] : grants[id] === TABLE_ACCESS.READ ? READ_ACTIONS : READ_WRITE_ACTIONS]),
+    TABLE_IDS.map((id) => [
+      id,
+      TABLE_ACTIONS[id].filter((action) => grants[id] === TABLE_ACCESS.READ_WRITE || (grants[id] === TABLE_ACCESS.READ && READ_ONLY_ACTIONS.has(action))).sort(),
+    ]),
   ) as Record<TableId, string[]>;
 }
 
@@ -173,7 +172,22 @@ describe('state tables', () => {
 });
 
 describe('table grants (least privilege)', () => {
-  it('gateway: read/write on breakers, spend, idempotency, cache, rateLimits, tasks, responses, connections and approvals; read only on keys', () => {
+  it('no function may Scan (but the admin console, on keys), BatchWrite, read streams or describe tables', () => {
+    for (const roleId of [gatewayRoleId(stack.json), workerRoleId(stack.json)]) {
+      for (const statement of statementsOfRole(stack.json, roleId)) {
+        const actions = [statement.Action].flat().filter((action) => action.startsWith('dynamodb:'));
+        for (const banned of ['dynamodb:BatchWriteItem', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:DescribeTable', 'dynamodb:ConditionCheckItem']) {
+          assert.ok(!actions.includes(banned), `${roleId} may ${banned}`);
+        }
+      }
+    }
+    const ids = tableLogicalIds();
+    const scanners = TABLE_IDS.filter((id) => actionsOnResource(stack.json, gatewayRoleId(stack.json), ids[id]).includes('dynamodb:Scan'));
+    assert.deepEqual(scanners, ['keys']);
+    assert.deepEqual(TABLE_IDS.filter((id) => actionsOnResource(stack.json, workerRoleId(stack.json), ids[id]).includes('dynamodb:Scan')), []);
+  });
+
+  it('gateway: read/write on breakers, spend, idempotency, cache, rateLimits, tasks, responses, connections and approvals; on keys also for the admin API', () => {
     const ids = tableLogicalIds();
     const roleId = gatewayRoleId(stack.json);
     const granted = Object.fromEntries(TABLE_IDS.map((id) => [id, actionsOnResource(stack.json, roleId, ids[id])]));
@@ -192,16 +206,16 @@ describe('table grants (least privilege)', () => {
         approvals: granted.approvals,
       },
       {
-        breakers: READ_WRITE_ACTIONS,
-        spend: READ_WRITE_ACTIONS,
-        idempotency: READ_WRITE_ACTIONS,
-        keys: READ_ACTIONS,
-        rateLimits: READ_WRITE_ACTIONS,
-        cache: READ_WRITE_ACTIONS,
-        tasks: READ_WRITE_ACTIONS,
-        responses: READ_WRITE_ACTIONS,
-        connections: READ_WRITE_ACTIONS,
-        approvals: READ_WRITE_ACTIONS,
+        breakers: ACTIONS.getUpdate,
+        spend: ACTIONS.getUpdate,
+        idempotency: ACTIONS.idempotency,
+        keys: ACTIONS.keys,
+        rateLimits: ACTIONS.update,
+        cache: ACTIONS.getPut,
+        tasks: ACTIONS.getPutUpdateQuery,
+        responses: ACTIONS.responses,
+        connections: ACTIONS.connections,
+        approvals: ACTIONS.getPutUpdateQuery,
       },
     );
   });
@@ -214,7 +228,7 @@ describe('table grants (least privilege)', () => {
     assert.deepEqual(granted, expectedActions(WORKER_TABLE_GRANTS));
     assert.deepEqual(
       { breakers: granted.breakers, spend: granted.spend, keys: granted.keys, tasks: granted.tasks, responses: granted.responses, connections: granted.connections, approvals: granted.approvals },
-      { breakers: READ_WRITE_ACTIONS, spend: READ_WRITE_ACTIONS, keys: [], tasks: READ_WRITE_ACTIONS, responses: [], connections: [], approvals: [] },
+      { breakers: ACTIONS.getUpdate, spend: ACTIONS.getUpdate, keys: [], tasks: ACTIONS.getPutUpdateQuery, responses: [], connections: [], approvals: [] },
     );
     const env = environmentOf(worker);
     assert.equal(env[TABLES.keys.envVar], undefined);

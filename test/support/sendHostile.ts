@@ -44,6 +44,8 @@ export async function sendHostile(target: { url: string; handler: GatewayStreami
     // proxyEvent parses the path with URL (which would normalise it): the raw path goes in as API Gateway passes it.
     const [path = '/', query] = request.path.split('?', 2);
     event.path = path;
+    // As API Gateway's greedy resource sees it (the gateway routes on the matched resource).
+    event.pathParameters = { proxy: path.replace(/^\/+/, '') };
     event.requestContext.path = `/prod${path}`;
     event.queryStringParameters = query ? Object.fromEntries(new URLSearchParams(query)) : null;
     const { response } = invokeStreamingHandler(target.handler, event, lambdaContext(30_000));

@@ -1,7 +1,5 @@
-import type { Context } from 'aws-lambda';
 import { GatewayError } from '../../errors';
 import type { Principal } from '../../gateway/Principal';
-import type { Deadline } from '../../resilience/deadline';
 import { approvalView, type Approvals, type ApprovalDecision } from '../../tools/approvals';
 import type { GatewayEngine } from '../GatewayEngine';
 import { json } from '../json';
@@ -10,7 +8,6 @@ import type { RouteRequest, RouteTable } from '../router';
 export interface ApprovalsDoor {
   /** Undefined when the gateway has no approvals store: every route answers 404. */
   approvals: () => Approvals | undefined;
-  deadlineOf: (context: Context) => Deadline;
 }
 
 const isAdmin = (principal: Principal) => principal.policy.role === 'admin';
@@ -31,7 +28,7 @@ export function approvalsRoutes(engine: GatewayEngine, door: ApprovalsDoor): Rou
     const principal = await engine.authenticate(event.headers);
     if (!isAdmin(principal)) throw new GatewayError('tool_not_allowed', 'deciding an approval needs an admin key');
     const reason = reasonOf(event.body, event.isBase64Encoded);
-    const record = await service.decide(params.id!, decision, { id: `key:${principal.keyPrefix}` }, door.deadlineOf(context), reason);
+    const record = await service.decide(params.id!, decision, { id: `key:${principal.keyPrefix}` }, engine.requestDeadline(context), reason);
     return json(200, approvalView(record), requestId);
   };
   return {
@@ -49,7 +46,7 @@ export function approvalsRoutes(engine: GatewayEngine, door: ApprovalsDoor): Rou
       GET: async ({ event, context, requestId, params }) => {
         const service = approvals();
         const principal = await engine.authenticate(event.headers);
-        const record = await service.current(params.id!, door.deadlineOf(context), isAdmin(principal) ? {} : { tenant: principal.tenant.name });
+        const record = await service.current(params.id!, engine.requestDeadline(context), isAdmin(principal) ? {} : { tenant: principal.tenant.name });
         return json(200, approvalView(record), requestId);
       },
     },

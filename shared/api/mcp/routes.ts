@@ -1,7 +1,5 @@
-import type { Context } from 'aws-lambda';
 import { GatewayError } from '../../errors';
 import type { McpGateway } from '../../mcp/McpGateway';
-import type { Deadline } from '../../resilience/deadline';
 import { TOOL_PRIORITIES } from '../../tools/types';
 import type { GatewayResponse } from '../chat/sseResponse';
 import type { GatewayEngine } from '../GatewayEngine';
@@ -9,7 +7,6 @@ import type { RouteRequest, RouteTable } from '../router';
 
 export interface McpDoor {
   mcp: () => Promise<McpGateway>;
-  deadlineOf: (context: Context) => Deadline;
 }
 
 /**
@@ -33,7 +30,7 @@ export function mcpRoutes(engine: GatewayEngine, door: McpDoor): RouteTable {
         const request = new Request(`http://breakwater.local${event.path}`, { method: 'POST', headers, body });
         const endUser = event.headers['x-breakwater-user']?.trim() || undefined;
         const priority = event.headers['x-breakwater-priority']?.trim().toLowerCase() === 'background' ? TOOL_PRIORITIES.BACKGROUND : TOOL_PRIORITIES.INTERACTIVE;
-        const response = await (await door.mcp()).handle(request, { principal, endUser, priority, deadline: door.deadlineOf(context) });
+        const response = await (await door.mcp()).handle(request, { principal, endUser, priority, deadline: engine.requestDeadline(context) });
         const responseHeaders: Record<string, string> = {};
         response.headers.forEach((value, name) => (responseHeaders[name] = value));
         return { statusCode: response.status, headers: responseHeaders, body: await response.text() };

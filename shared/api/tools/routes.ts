@@ -1,10 +1,9 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { Context } from 'aws-lambda';
-import type { CompiledConfig } from '../../config';
 import type { Principal } from '../../gateway/Principal';
 import type { IdempotentExecutor } from '../../idempotency/IdempotentExecutor';
-import { Deadline, requestBudgetMs, type Clock } from '../../resilience';
+import type { Deadline } from '../../resilience';
 import type { ToolOutcome, ToolProxy } from '../../tools/ToolProxy';
 import type { ToolCall } from '../../tools/types';
 import type { GatewayResponse } from '../chat/sseResponse';
@@ -16,10 +15,10 @@ import { toolCallFromEvent } from './toolCallFromEvent';
 
 /** What the tool door needs of the gateway. */
 export interface ToolDoor {
-  readonly config: CompiledConfig;
   authenticate(headers: Readonly<Record<string, string | undefined>>): Promise<Principal>;
   readonly tools: ToolProxy;
-  readonly clock: Clock;
+  /** The request's deadline, as every door computes it (GatewayEngine.requestDeadline). */
+  requestDeadline(context: Context): Deadline;
   /** Fleet-wide Idempotency-Key records; without it a keyed call is only retried safely, not deduplicated. */
   readonly idempotency?: IdempotentExecutor;
 }
@@ -48,11 +47,7 @@ export const toolRoutes = (door: ToolDoor): RouteTable => {
 async function serveToolCall(door: ToolDoor, { event, context, requestId, params }: RouteRequest): Promise<GatewayResponse> {
   const principal = await door.authenticate(event.headers);
   const call = toolCallFromEvent(event, params.service!);
-  const { settings } = door.config;
-  const deadline = Deadline.after(
-    door.clock,
-    requestBudgetMs({ lambdaRemainingMs: context.getRemainingTimeInMillis?.(), marginMs: settings.lambda_margin_ms, maxRequestMs: settings.max_request_ms }),
-  );
+  const deadline = door.requestDeadline(context);
   const caller = { tenant: principal.tenant.name, keyPrefix: principal.keyPrefix, keyId: principal.keyId, principal };
   if (call.idempotencyKey !== undefined && door.idempotency) {
     return serveKeyed(door.idempotency, call, { tenant: caller.tenant, context, requestId, run: () => door.tools.serve(call, caller, deadline) });

@@ -9,6 +9,11 @@ export interface DynamoClientOptions {
   region?: string;
   /** Overrides {@link DYNAMO_TIMEOUTS} (set-up tools creating tables may wait longer). */
   timeouts?: Partial<StoreTimeouts>;
+  /**
+   * Wraps the raw client before the document client is built on it: X-Ray's
+   * `tracer.captureAWSv3Client`, so every call shows as a subsegment of the request.
+   */
+  instrument?: (client: DynamoDBClient) => DynamoDBClient;
 }
 
 export interface DynamoClients {
@@ -37,8 +42,9 @@ export const DYNAMO_TIMEOUTS: StoreTimeouts = {
  */
 export function createDynamoClients(options: DynamoClientOptions = {}): DynamoClients {
   const timeouts = { ...DYNAMO_TIMEOUTS, ...options.timeouts };
+  const raw = new DynamoDBClient({ ...awsEndpointOptions(options.endpoint, options.region), ...storeClientConfig(timeouts) });
   const client = boundCalls(
-    new DynamoDBClient({ ...awsEndpointOptions(options.endpoint, options.region), ...storeClientConfig(timeouts) }),
+    options.instrument ? options.instrument(raw) : raw,
     'DynamoDB',
     timeouts.callTimeoutMs,
   );

@@ -26,12 +26,10 @@ export interface DynamoTokenBucketOptions {
   storeRetryIntervalMs?: number;
 }
 
-const GRANTED = 'granted';
-const TRY_OTHER_WRITE = 'try-other-write';
-type TakeOutcome = typeof GRANTED | typeof TRY_OTHER_WRITE | number;
+type TakeOutcome = { kind: 'granted'; waitMs: number } | { kind: 'too-late'; waitMs: number } | { kind: 'other-write' };
 
-/** How many optimistic rounds one acquire may take before it lets the call through. */
-const MAX_ROUNDS = 50;
+/** Rounds of switching between the busy and the idle write before a call pauses for an interval. */
+const QUICK_ROUNDS = 4;
 
 const isConditionFailure = (error: unknown) => (error as Error)?.name === 'ConditionalCheckFailedException';
 
@@ -57,26 +55,36 @@ export class DynamoTokenBucket implements ToolRateGate {
     if (!shape) return;
     const { clock } = this.options;
     const pk = bucketKey(key);
-    for (let round = 0; round < MAX_ROUNDS; round++) {
+    // The other write applies only when `tat` crossed `now` between two writes, or another
+    // container wrote first: a few rounds, then a pause of one interval before trying again.
+    // The first guess comes from the bucket's last `tat` seen here; after a refusal, the other write.
+    let busy: boolean | undefined;
+    for (let round = 0; ; round++) {
       const now = clock.now();
       if (now < this.storeDownUntil) return;
+      busy = busy === undefined ? (this.lastTat.get(pk) ?? Number.NEGATIVE_INFINITY) >= now - intervalMs(shape) : !busy;
       let outcome: TakeOutcome;
       try {
-        outcome = await this.take(pk, shape, now, priority);
+        outcome = await this.take(pk, shape, now, priority, deadline.remainingMs(), busy);
       } catch (error) {
         this.storeFailed(error, key);
         return;
       }
-      if (outcome === GRANTED) return;
-      if (outcome === TRY_OTHER_WRITE) continue;
-      const wait = waitMs(shape, outcome, now, priority);
-      if (wait === 0) continue;
-      if (wait >= deadline.remainingMs()) {
+      if (outcome.kind === 'other-write') {
+        if (round >= QUICK_ROUNDS) {
+          if (deadline.remainingMs() <= intervalMs(shape)) outcome = { kind: 'too-late', waitMs: intervalMs(shape) };
+          else await clock.sleep(intervalMs(shape));
+        }
+        if (outcome.kind === 'other-write') continue;
+      }
+      if (outcome.kind === 'too-late') {
         throw rateLimitedError(`the ${key.service} service's rate limit leaves no room for this call before its deadline`, {
-          retryAfterSeconds: Math.ceil(wait / 1_000),
+          retryAfterSeconds: Math.max(1, Math.ceil(outcome.waitMs / 1_000)),
         });
       }
-      await clock.sleep(wait);
+      // The slot is this call's: waiting for it needs no further write.
+      if (outcome.waitMs > 0) await clock.sleep(outcome.waitMs);
+      return;
     }
   }
 
@@ -106,19 +114,25 @@ export class DynamoTokenBucket implements ToolRateGate {
   }
 
   /**
-   * One optimistic write: the call got its token, or the other write applies, or the `tat` that refused it.
-   * Busy bucket (`tat` in the future): move `tat` on by one interval if within the limit. Idle
-   * bucket (`tat` past or absent): start again from now, so quiet time never banks more than a burst.
+   * One write that reserves the call's slot, GCRA as a queue: a busy bucket (`tat` ahead of now)
+   * moves `tat` on by one interval if the slot it hands out comes before the deadline, and the
+   * call then waits for its slot without writing again; so N waiting calls cost N writes, not a
+   * herd retrying every interval. An idle bucket (`tat` past or absent) starts again from now, so
+   * quiet time never banks more than a burst.
    */
-  private async take(pk: string, shape: BucketShape, now: number, priority: ToolPriority): Promise<TakeOutcome> {
+  private async take(pk: string, shape: BucketShape, now: number, priority: ToolPriority, remainingMs: number, busy: boolean): Promise<TakeOutcome> {
     const interval = intervalMs(shape);
-    const limit = admissionLimit(shape, now, priority);
-    const busy = (this.lastTat.get(pk) ?? 0) >= now;
+    // The latest `tat` whose slot still comes before the deadline (for this priority's burst).
+    const latest = admissionLimit(shape, now, priority) + Math.max(0, remainingMs - interval);
+    // A `tat` up to one interval behind now still counts as busy (at most one call's worth of
+    // lag): otherwise, with a store slower than the interval, a `tat` read as ahead is behind by
+    // the time the next write lands, and the two writes would take turns failing.
+    const floor = now - interval;
     const write = busy
       ? {
           UpdateExpression: 'SET #tat = #tat + :interval, #exp = :exp',
-          ConditionExpression: '#tat BETWEEN :now AND :limit',
-          ExpressionAttributeValues: { ':interval': interval, ':now': now, ':limit': limit, ':exp': expiresAt(limit + interval) },
+          ConditionExpression: '#tat BETWEEN :floor AND :latest',
+          ExpressionAttributeValues: { ':interval': interval, ':floor': floor, ':latest': latest, ':exp': expiresAt(latest + interval) },
         }
       : {
           UpdateExpression: 'SET #tat = :next, #exp = :exp',
@@ -136,16 +150,19 @@ export class DynamoTokenBucket implements ToolRateGate {
           ...write,
         }),
       );
-      this.lastTat.set(pk, Number(Attributes?.tat ?? now + interval));
-      return GRANTED;
+      const tat = Number(Attributes?.tat ?? now + interval);
+      this.lastTat.set(pk, tat);
+      // The slot reserved is the one `tat` stood at before this write.
+      return { kind: 'granted', waitMs: waitMs(shape, tat - interval, now, priority) };
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
       // The failed condition's item comes back in DynamoDB's wire form ({ N: '...' }), not unmarshalled.
       const old = (error as { Item?: Record<string, { N?: string }> }).Item;
-      const tat = old?.tat?.N !== undefined ? Number(old.tat.N) : busy ? 0 : now + interval;
+      const tat = old?.tat?.N !== undefined ? Number(old.tat.N) : busy ? Number.NEGATIVE_INFINITY : now + interval;
       this.lastTat.set(pk, tat);
-      if (busy ? tat < now : tat <= limit) return TRY_OTHER_WRITE;
-      return tat;
+      // The idle write failed (the bucket is busy), or the busy one found it idle: the other write next.
+      if (!busy || tat < floor) return { kind: 'other-write' };
+      return { kind: 'too-late', waitMs: waitMs(shape, tat, now, priority) };
     }
   }
 

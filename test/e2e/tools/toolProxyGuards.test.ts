@@ -180,8 +180,7 @@ describe('e2e: tool proxy guards — least privilege, traversal, approvals, loop
       const approvals = recordingApprovals(() => systemClock.now());
       const proxy = new ToolProxy({ services: services(), secrets: toolSecretSource(), clock: systemClock, random: () => 0, logger: logs.logger, approvals });
       const routes = toolRoutes({
-        config: { settings: { lambda_margin_ms: 1_000, max_request_ms: 30_000 } } as never,
-        clock: systemClock,
+        requestDeadline: () => Deadline.after(systemClock, 30_000),
         tools: proxy,
         authenticate: async () => principal,
       });

@@ -174,8 +174,8 @@ describe('approvals of high-stakes tool calls (DynamoDB Local)', () => {
         io: { out: (line) => out.push(line), err: (line) => err.push(line) },
         env: { USER: 'ops' },
         now: () => clock.now(),
-        openStore: (table) => {
-          assert.equal(table, 'breakwater-approvals');
+        openStore: (where) => {
+          assert.deepEqual(where, { table: 'breakwater-approvals' });
           return store;
         },
       });

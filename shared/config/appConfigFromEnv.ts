@@ -1,0 +1,31 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Clock } from '../resilience/clock';
+import { appConfigLocationFromEnv } from './appConfigEnv';
+import { AppConfigSource } from './appConfigSource';
+
+/**
+ * An {@link AppConfigSource} reading through Powertools Parameters' AppConfigProvider when the
+ * stack set the AppConfig env vars, else undefined (the bundled file, as before). The provider
+ * and its SDK client are imported only then, so a function without AppConfig never loads them.
+ */
+export async function appConfigSourceFromEnv(options: {
+  fallbackPath: string;
+  clock: Pick<Clock, 'now'>;
+  logger: Pick<Logger, 'info' | 'warn' | 'error'>;
+  env?: NodeJS.ProcessEnv;
+}): Promise<AppConfigSource | undefined> {
+  const location = appConfigLocationFromEnv(options.env);
+  if (!location) return undefined;
+  const { AppConfigProvider } = await import('@aws-lambda-powertools/parameters/appconfig');
+  const provider = new AppConfigProvider({ application: location.application, environment: location.environment });
+  return new AppConfigSource({
+    // The source decides when to ask (once per maxAge, on the injected clock), so the provider's
+    // own cache is bypassed; the provider keeps the session token and answers "unchanged"
+    // (AppConfig's empty body) with the last content.
+    provider: { get: (profile, { maxAge }) => provider.get(profile, { maxAge, forceFetch: true }) },
+    profile: location.profile,
+    fallbackPath: options.fallbackPath,
+    clock: options.clock,
+    logger: options.logger,
+  });
+}
