@@ -312,10 +312,10 @@ export class ToolProxy implements ToolCallExecutor {
             continue;
           }
         }
-        return this.relay(upstream, credentialHeader, undefined, audit);
+        return this.relay(upstream, credentialHeader, undefined, audit, { idleMs: timeoutMs, deadline });
       }
       await permit.report(outcomeOf(status));
-      return this.relay(upstream, credentialHeader, status >= 200 && status < 300 ? staleKey : undefined, audit, service);
+      return this.relay(upstream, credentialHeader, status >= 200 && status < 300 ? staleKey : undefined, audit, { idleMs: timeoutMs, deadline }, service);
     }
   }
 
@@ -342,7 +342,14 @@ export class ToolProxy implements ToolCallExecutor {
   }
 
   /** The API's answer as it comes: safe headers, the body streamed, a good GET kept for later. */
-  private relay(upstream: ToolUpstreamResponse, credentialHeader: string[], staleKey: string | undefined, audit: AuditRecord, service?: ServiceConfig): ToolResponse {
+  private relay(
+    upstream: ToolUpstreamResponse,
+    credentialHeader: string[],
+    staleKey: string | undefined,
+    audit: AuditRecord,
+    bounds: BodyBounds,
+    service?: ServiceConfig,
+  ): ToolResponse {
     const headers = relayableResponseHeaders(upstream.headers, credentialHeader);
     const keep =
       staleKey && this.deps.staleResponses
@@ -357,7 +364,7 @@ export class ToolProxy implements ToolCallExecutor {
     return {
       statusCode: upstream.status,
       headers: { ...headers, 'x-breakwater-attempts': String(audit.attempts) },
-      body: Readable.from(relayBody(upstream.body, keep)),
+      body: Readable.from(relayBody(upstream.body, keep, bounds)),
     };
   }
 
@@ -408,19 +415,44 @@ function outcomeOf(status: number): BreakerOutcome {
 }
 
 /** Relays the body chunk by chunk; a complete one small enough is handed to `keep`. */
-async function* relayBody(body: ResponseBody, keep: ((body: Buffer) => void) | undefined): AsyncGenerator<Buffer> {
+/** How long a relayed body may wait for the service: its silence between two chunks, and the request's deadline. */
+interface BodyBounds {
+  /** The service's per-attempt timeout, as the longest gap between two chunks. */
+  idleMs: number;
+  deadline: Deadline;
+}
+
+/**
+ * The service's body as it comes. A service that sends its head and then goes silent must not
+ * hold the client past the request's deadline: the body is cut (the client sees the connection
+ * close, as after any break) once the service is silent for `idleMs` or the deadline passes.
+ * Only time spent waiting on the service counts, never a slow client's.
+ */
+async function* relayBody(body: ResponseBody, keep: ((body: Buffer) => void) | undefined, bounds: BodyBounds): AsyncGenerator<Buffer> {
   const kept: Buffer[] = [];
   let size = 0;
   let keeping = keep !== undefined;
-  for await (const chunk of body) {
-    if (keeping) {
-      size += chunk.length;
-      if (size > MAX_STALE_BODY_BYTES) {
-        keeping = false;
-        kept.length = 0;
-      } else kept.push(chunk);
+  let watchdog: NodeJS.Timeout | undefined;
+  const waitForService = () => {
+    watchdog = setTimeout(() => body.destroy(), Math.max(1, Math.min(bounds.idleMs, bounds.deadline.remainingMs())));
+    watchdog.unref();
+  };
+  try {
+    waitForService();
+    for await (const chunk of body) {
+      clearTimeout(watchdog);
+      if (keeping) {
+        size += chunk.length;
+        if (size > MAX_STALE_BODY_BYTES) {
+          keeping = false;
+          kept.length = 0;
+        } else kept.push(chunk);
+      }
+      yield chunk;
+      waitForService();
     }
-    yield chunk;
+  } finally {
+    clearTimeout(watchdog);
   }
   if (keeping) keep!(Buffer.concat(kept));
 }
