@@ -1,6 +1,5 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import { chatRoutes } from '../api/chat/routes';
 import type { GatewayResponse } from '../api/chat/sseResponse';
@@ -29,17 +28,15 @@ import { createProvider, type ProviderAdapter, type ProviderDeps } from '../prov
 import { redactingAdapter } from '../providers/redactingAdapter';
 import { defaultSecretRedactor, registeringSecretSource, type SecretRedactor } from '../redaction';
 import { Deadline, requestBudgetMs, RetryBudgets } from '../resilience';
-import { runWithDeadline } from '../resilience/deadlineScope';
 import { leaves, type AttemptObserver, type RouteNode, type TargetNode } from '../routing';
-import { screenInput } from '../security';
-import type { StreamEvent } from '../stream';
-import { DEFAULT_LOOP_DETECTION, llmLoopFingerprint } from '../tools/limits';
 import { toolRoutes } from '../api/tools/routes';
 import { Approvals } from '../tools/approvals';
 import { ToolProxy } from '../tools/ToolProxy';
 import { Authenticator } from './authenticate';
 import { checkEmbeddingsInputBounds } from './embeddingsInput';
-import { CompletionService, replayStream, type StreamedCompletion } from './CompletionService';
+import { CompletionService, type StreamedCompletion } from './CompletionService';
+import { refuseLoop, screenRequest } from './admissionChecks';
+import { streamIdempotently } from './streamIdempotently';
 import type { GatewayServices } from './GatewayServices';
 import { BREAKWATER_HEADERS } from './headers';
 import type { Principal } from './Principal';
@@ -207,7 +204,7 @@ export class GatewayApp implements GatewayEngine {
     const routeName = this.routeFor(principal, event.headers[BREAKWATER_HEADERS.ROUTE]);
     this.checkAllowLists(principal, this.config.routes.get(routeName)!, body);
     this.screen(principal, body);
-    await runWithDeadline(deadline, () => this.refuseLoop(principal, body));
+    await refuseLoop(this.services.loopGuard, principal, body, deadline);
 
     const idempotencyKey = parseIdempotencyKey(event.headers[BREAKWATER_HEADERS.IDEMPOTENCY_KEY]);
     const completionRequest = () => ({ principal, routeName, operation, body, deadline, endUser: endUserOf(body, event.headers) });
@@ -228,7 +225,7 @@ export class GatewayApp implements GatewayEngine {
     if (body.stream === true) {
       const sse = (streamed: StreamedCompletion, headers?: Record<string, string>) => renderer.streamed(streamed, requestId, headers);
       if (!idempotent) return sse(await this.completions.stream(completionRequest()));
-      return this.streamIdempotently(idempotent, () => this.completions.stream(completionRequest()), sse, requestId);
+      return streamIdempotently(idempotent, () => this.completions.stream(completionRequest()), sse, requestId);
     }
 
     const serve = async (): Promise<GatewayResponse> => {
@@ -259,44 +256,6 @@ export class GatewayApp implements GatewayEngine {
     return new Set([principal.tenant.route, ...(principal.policy.allowed_routes ?? [])]);
   }
 
-  /**
-   * A stream under an Idempotency-Key. The first request streams as it comes while the key is
-   * held; its assembled answer is stored when the stream completes (a stream that breaks is
-   * not, and releases the key). A replay streams the stored answer back. Whichever comes first,
-   * the stream's head or the stored answer, is what this request gets.
-   */
-  private async streamIdempotently(
-    idempotent: <T>(execute: () => Promise<T>) => Promise<{ value: T; replayed: boolean }>,
-    open: () => Promise<StreamedCompletion>,
-    sse: (streamed: StreamedCompletion, headers?: Record<string, string>) => GatewayResponse,
-    requestId: string,
-  ): Promise<GatewayResponse> {
-    type Stored = { statusCode: number; headers: Record<string, string>; body: string };
-    let live: ((streamed: StreamedCompletion) => void) | undefined;
-    const head = new Promise<StreamedCompletion>((resolve) => {
-      live = resolve;
-    });
-    const run = idempotent<Stored>(async () => {
-      const streamed = await open();
-      const ended = new Promise<boolean>((resolve) => {
-        live!({ ...streamed, events: trackEnd(streamed.events, resolve) });
-      });
-      const body = (await ended) ? streamed.completed() : undefined;
-      // A throw is never stored: a stream that broke or was left releases the key.
-      if (!body) throw new GatewayError('stream_interrupted', 'the stream did not complete; it is not stored for replay');
-      return { statusCode: 200, headers: streamed.headers, body: JSON.stringify(body) };
-    });
-    const first = await Promise.race([head.then((streamed) => ({ streamed })), run.then((stored) => ({ stored }))]);
-    if ('streamed' in first) {
-      // The client has its answer; what the store does with it afterwards is logged there.
-      run.catch(() => undefined);
-      return sse(first.streamed);
-    }
-    const { value } = first.stored;
-    const stored = JSON.parse(value.body) as Record<string, unknown>;
-    return sse(replayStream(stored, value.headers), { [BREAKWATER_HEADERS.REQUEST_ID]: requestId, [BREAKWATER_HEADERS.REPLAYED]: 'true' });
-  }
-
   routeFor(principal: Principal, requested: string | undefined): string {
     if (requested === undefined || requested === '') return principal.tenant.route;
     if (!this.config.routes.has(requested)) {
@@ -325,37 +284,7 @@ export class GatewayApp implements GatewayEngine {
 
   /** Input screening: a security event (ids only, never content) and, in `block` mode, a 400. */
   screen(principal: Principal, body: Record<string, unknown>): void {
-    const mode = principal.policy.input_screening ?? 'off';
-    if (mode === 'off') return;
-    const matches = screenInput(body);
-    if (matches.length === 0) return;
-    this.deps.logger.warn('security: prompt injection pattern', {
-      event: 'input_screening',
-      tenant: principal.tenant.name,
-      key_prefix: principal.keyPrefix,
-      patterns: matches,
-      action: mode,
-    });
-    this.deps.metrics?.addMetric('InputScreeningMatch', MetricUnit.Count, 1);
-    if (mode === 'block') {
-      throw new GatewayError('input_rejected', `the request matched input screening patterns: ${matches.join(', ')}`);
-    }
-  }
-
-  /**
-   * An agent that sends the same tool call and the same tool result back again and again is in a
-   * loop: past the threshold the request is refused (429 `loop_detected`) before it costs anything.
-   */
-  private async refuseLoop(principal: Principal, body: Record<string, unknown>): Promise<void> {
-    const fingerprint = this.services.loopGuard && llmLoopFingerprint(body);
-    if (!fingerprint) return;
-    await this.services.loopGuard!.check({
-      keyId: principal.keyId,
-      tenant: principal.tenant.name,
-      keyPrefix: principal.keyPrefix,
-      fingerprint,
-      ...DEFAULT_LOOP_DETECTION,
-    });
+    screenRequest(principal, body, this.deps);
   }
 
   /** One adapter per provider for the container's life, so connection pools are reused. */
@@ -366,16 +295,5 @@ export class GatewayApp implements GatewayEngine {
       this.adapters.set(target.providerName, adapter);
     }
     return adapter;
-  }
-}
-
-/** Passes the events on and says, once, whether they ran to their end. */
-async function* trackEnd(events: AsyncGenerator<StreamEvent>, onEnd: (completed: boolean) => void): AsyncGenerator<StreamEvent> {
-  let completed = false;
-  try {
-    yield* events;
-    completed = true;
-  } finally {
-    onEnd(completed);
   }
 }

@@ -10,9 +10,10 @@ import https from 'node:https';
 
 export interface HttpRequest {
   url: string;
-  method: 'GET' | 'POST';
+  /** Providers send GET and POST; the tool proxy relays any method. */
+  method: string;
   headers: Record<string, string>;
-  body?: string;
+  body?: string | Buffer;
   timeoutMs: number;
   /** @default 32 MiB — an upstream answer larger than this is a failure, not an OOM. */
   maxResponseBytes?: number;
@@ -33,6 +34,11 @@ export const HTTP_ERROR_CODES = {
 /** A failure below HTTP: the socket, DNS, the attempt's timeout. `code` is node's error code. */
 export class HttpClientError extends Error {
   readonly isHttpClientError = true;
+  /**
+   * Set by {@link startRequest}'s callers that track it: false only when no connection was ever
+   * made, so not one byte of the request left (a write may then be sent again safely).
+   */
+  connected?: boolean;
   constructor(
     readonly code: string,
     message: string,
@@ -68,6 +74,8 @@ export function toHttpClientError(error: unknown): HttpClientError {
   return new HttpClientError(code, error instanceof Error ? error.message : 'network failure', { cause: error });
 }
 
+const BODILESS_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS']);
+
 /**
  * A request on the shared keep-alive agents, with its content-length set; not yet ended.
  * Throws an {@link HttpClientError} `EINVALIDURL` for a URL node cannot parse.
@@ -83,6 +91,8 @@ export function startRequest(request: Pick<HttpRequest, 'url' | 'method' | 'head
   const isHttps = parsed.protocol === 'https:';
   const requestHeaders: Record<string, string | number> = { ...headers };
   if (body !== undefined) requestHeaders['content-length'] = Buffer.byteLength(body);
+  // A write with no body still says so, or some servers wait for one.
+  else if (!BODILESS_METHODS.has(method)) requestHeaders['content-length'] = 0;
   return (isHttps ? https : http).request(parsed, { method, headers: requestHeaders, agent: isHttps ? httpsAgent : httpAgent });
 }
 

@@ -105,17 +105,26 @@ export class ResponseBody implements AsyncIterable<Buffer> {
 /**
  * Sends one request and resolves once the status and headers are in. `timeoutMs` bounds only
  * that wait: a stream may then run for minutes, and its pace is the caller's to police.
- * Rejects with an {@link HttpClientError} (`ATTEMPT_TIMEOUT`, or node's socket code).
+ * Rejects with an {@link HttpClientError} (`ATTEMPT_TIMEOUT`, or node's socket code) that says
+ * whether a connection was ever made (`connected`). Redirects are never followed (node does not).
  */
 export function httpStream(request: HttpStreamRequest): Promise<HttpStreamResponse> {
   const { body, timeoutMs } = request;
   return new Promise((resolve, reject) => {
+    // Whether any byte may have left: a failure before a connection is a write safe to resend.
+    let connected = false;
+    const fail = (error: unknown) => reject(Object.assign(toHttpClientError(error), { connected }));
     let req: http.ClientRequest;
     try {
       req = startRequest(request);
     } catch (error) {
-      return reject(error);
+      return fail(error);
     }
+    req.on('socket', (socket) => {
+      // A pooled socket was connected before; a new one is once it says so.
+      if (!socket.connecting) connected = true;
+      else socket.once('connect', () => (connected = true));
+    });
 
     const timer = setTimeout(() => {
       req.destroy(new HttpClientError(HTTP_ERROR_CODES.TIMEOUT, `no response head within ${timeoutMs} ms`));
@@ -123,7 +132,7 @@ export function httpStream(request: HttpStreamRequest): Promise<HttpStreamRespon
 
     const beforeHead = (error: unknown) => {
       clearTimeout(timer);
-      reject(toHttpClientError(error));
+      fail(error);
     };
     req.on('error', beforeHead);
     req.once('response', (res) => {

@@ -62,7 +62,7 @@ describe('SecretRedactor', () => {
     const answer = 'SELECT pk_user_id FROM t; sk-learn is a library; Bearer tokens expire';
     assert.equal(redactor.redact(answer), answer);
     assert.equal(
-      redactor.redactCredentials('Incorrect API key provided: sk-abc*****wxyz. Authorization: Bearer abcdefgh12345678 AKIAABCDEFGHIJKLMNOP'),
+      redactor.redactCredentials('Incorrect API key provided: sk-abc*****wxyz. Authorization: Bearer abcdefgh12345678 AKIAFAKEFAKEFAKEFAKE'),
       `Incorrect API key provided: ${REDACTED}. Authorization: ${REDACTED} ${REDACTED}`,
     );
   });

@@ -30,7 +30,7 @@ describe('redactResponses middleware', () => {
   });
 
   it('cuts credential shapes out of error answers only', () => {
-    const body = JSON.stringify({ error: { message: 'echoed sk-proj-abcdef123456' } });
+    const body = JSON.stringify({ error: { message: 'echoed sk-test-proj-fake123456' } });
     assert.ok(String(run('onError', { statusCode: 400, headers: {}, body }).body).includes(REDACTED));
     assert.equal(run('after', { statusCode: 200, headers: {}, body }).body, body);
   });

@@ -20,6 +20,7 @@ const request = (url: string, init: Partial<OutgoingToolRequest> = {}): Outgoing
 describe('NodeSha256 under the SigV4 signer', () => {
   it('reproduces the AWS SigV4 test suite\'s get-vanilla signature', async () => {
     const signer = new SignatureV4({
+      // AWS's own published example credentials (the SigV4 test suite's): the vector needs exactly these.
       credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' },
       region: 'us-east-1',
       service: 'service',
