@@ -1,13 +1,14 @@
 /**
  * Builds a function's Lambda bundle with the esbuild settings lib/BreakwaterNodejsFunction.ts
- * gives CDK's NodejsFunction, for bench/coldStart.bench.ts.
+ * gives CDK's NodejsFunction, code splitting included (its `codeSplittingCommand`), for
+ * bench/coldStart.bench.ts.
  */
 import { spawn } from 'node:child_process';
-import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { isBuiltin } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { build } from 'esbuild';
+import { build, type Metafile } from 'esbuild';
 
 /** lib/BreakwaterNodejsFunction.ts's ESM_REQUIRE_BANNER. */
 const ESM_REQUIRE_BANNER = "import { createRequire } from 'module'; const require = createRequire(import.meta.url);";
@@ -20,8 +21,12 @@ export const COLD_FUNCTIONS = {
 export type ColdFunction = keyof typeof COLD_FUNCTIONS;
 
 export interface FunctionBundle {
+  /** The entry (`index.mjs`) Lambda imports. */
   file: string;
+  /** The entry and the chunks it imports statically: what a cold import loads. */
   bytes: number;
+  /** Every output file, chunks loaded on first use included. */
+  totalBytes: number;
   /** Packages the bundle leaves to the runtime (statically or dynamically imported). */
   externals: string[];
   /** A module importing only {@link externals}: their cost if all were loaded eagerly. */
@@ -51,7 +56,13 @@ export async function buildFunctionBundle(
   const file = path.join(outDir, 'index.mjs');
   const result = await build({
     entryPoints: [path.join(repoRoot, COLD_FUNCTIONS[fn])],
-    outfile: file,
+    outdir: outDir,
+    // lib/BreakwaterNodejsFunction.ts's codeSplittingCommand: modules reached only through
+    // `import()` go to chunks of their own, parsed when first imported.
+    splitting: true,
+    entryNames: 'index',
+    chunkNames: 'chunks/[name]-[hash]',
+    outExtension: { '.js': '.mjs' },
     absWorkingDir: repoRoot,
     bundle: true,
     platform: 'node',
@@ -67,17 +78,38 @@ export async function buildFunctionBundle(
     logLevel: 'error',
     metafile: true,
   });
-  const { size } = await stat(file);
-  const output = Object.entries(result.metafile.outputs).find(([name]) => name.endsWith('.mjs'))?.[1];
-  const externals = [...new Set((output?.imports ?? []).filter((i) => i.external && !isBuiltin(i.path)).map((i) => i.path))].sort();
+  const outputs = result.metafile.outputs;
+  const entryName = path.relative(repoRoot, file).split(path.sep).join('/');
+  if (!outputs[entryName]) throw new Error(`esbuild wrote no ${entryName}`);
+  const startup = staticClosure(outputs, entryName).map((name) => outputs[name]!);
+  const code = Object.entries(outputs).filter(([name]) => name.endsWith('.mjs'));
+  const externals = [
+    ...new Set(code.flatMap(([, output]) => output.imports).filter((i) => i.external && !isBuiltin(i.path)).map((i) => i.path)),
+  ].sort();
   const externalsFile = path.join(outDir, 'externals-only.mjs');
   await writeFile(externalsFile, externals.map((name) => `import ${JSON.stringify(name)};`).join('\n') + '\n');
   const groups = new Map<string, number>();
-  for (const [input, { bytesInOutput }] of Object.entries(output?.inputs ?? {})) {
+  for (const [input, { bytesInOutput }] of startup.flatMap((output) => Object.entries(output.inputs))) {
     groups.set(inputGroup(input), (groups.get(inputGroup(input)) ?? 0) + bytesInOutput);
   }
   const topInputs = [...groups].sort((a, b) => b[1] - a[1]).slice(0, 6);
-  return { file, bytes: size, externals, externalsFile, topInputs };
+  const bytes = startup.reduce((sum, output) => sum + output.bytes, 0);
+  const totalBytes = code.reduce((sum, [, output]) => sum + output.bytes, 0);
+  return { file, bytes, totalBytes, externals, externalsFile, topInputs };
+}
+
+type Outputs = Metafile['outputs'];
+
+/** The output files loaded when `entry` is imported: it and the chunks it imports statically, transitively. */
+export function staticClosure(outputs: Outputs, entry: string): string[] {
+  const seen = new Set<string>();
+  const visit = (name: string) => {
+    if (seen.has(name) || !outputs[name]) return;
+    seen.add(name);
+    for (const i of outputs[name].imports) if (i.kind === 'import-statement' && !i.external) visit(i.path);
+  };
+  visit(entry);
+  return [...seen];
 }
 
 export interface ColdImportTiming {

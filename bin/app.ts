@@ -1,5 +1,5 @@
 import { App, Validations } from 'aws-cdk-lib';
-import { AwsSolutionsChecks } from 'cdk-nag';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { addBreakwaterStage } from '../lib/BreakwaterStage.js';
 import { CONTEXT, contextBoolean, contextNumber, contextString, domainFrom, environmentFrom, stageFrom } from '../lib/stage.js';
 
@@ -28,8 +28,8 @@ addBreakwaterStage(app, {
   gateway: { appConfig: contextBoolean(app.node, CONTEXT.APP_CONFIG) ?? false, domain: domainFrom(app.node) },
 });
 
-// cdk-nag's AwsSolutions rules: a finding not acknowledged with a reason (lib/nagSuppressions.ts)
-// fails the synth.
-Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+// cdk-nag's AwsSolutions and Serverless rules: a finding not acknowledged with a reason
+// (lib/nagSuppressions.ts) fails the synth.
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }), new ServerlessChecks(app, { verbose: true }));
 
 app.synth();

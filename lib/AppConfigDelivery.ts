@@ -79,6 +79,8 @@ export class AppConfigDelivery extends Construct {
   readonly environment: Environment;
   readonly configuration: HostedConfiguration;
   readonly deploymentStrategy: DeploymentStrategy;
+  /** The configuration profile in the environment, as IAM names it: what the functions (and operators) may read. */
+  readonly configurationArn: string;
 
   constructor(scope: Construct, id: string, props: AppConfigDeliveryProps) {
     super(scope, id);
@@ -125,11 +127,11 @@ export class AppConfigDelivery extends Construct {
     // its ARN, would close a dependency cycle. So the functions get names (unique inside the
     // application) and the grant is a policy of its own, which nothing in the function waits for.
     // Until it exists, on the very first deploy, the functions run on the bundled file.
-    const configurationArn = Stack.of(this).formatArn({
+    const configurationArn = (this.configurationArn = Stack.of(this).formatArn({
       service: 'appconfig',
       resource: 'application',
       resourceName: `${this.application.applicationId}/environment/${this.environment.environmentId}/configuration/${this.configuration.configurationProfileId}`,
-    });
+    }));
     new Policy(this, 'ReadConfigPolicy', {
       roles: props.functions.map((fn) => fn.role).filter((role): role is IRole => role !== undefined),
       statements: [new PolicyStatement({ actions: ['appconfig:StartConfigurationSession', 'appconfig:GetLatestConfiguration'], resources: [configurationArn] })],

@@ -5,6 +5,7 @@ import { Alias, Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, SourceMapMode, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { parsedConfigPath } from '../shared/config/parsedConfig.js';
 import { DEFAULT_CONFIG_PATH, fromRepoRoot, LOCK_FILE_PATH, REPO_ROOT } from './paths.js';
 
 /** Where the routing config lands inside the deployment package (/var/task). */
@@ -27,11 +28,13 @@ export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
  */
 export const FUNCTION_RUNTIME = Runtime.NODEJS_24_X;
 /**
- * 1024 MB: Lambda's CPU share grows with memory, and the gateway's cost per request is mostly
- * JSON and SSE work (RSS stays near 110 MB). Halving it to 512 MB halves the price per ms but
- * roughly doubles the CPU-bound part of each request; see the README's cost note.
+ * 512 MB, from `npm run bench:memory`: the cheapest size whose peak RSS (150-180 MB after 2,000
+ * requests, V8 unconstrained) has 2x headroom and whose CPU per request (about 7 ms for a
+ * 100-chunk stream at one vCPU: 25 ms at 512 MB's 29% share) stays under 2% of a 3 s model
+ * wait. A function waits on the model far longer than it computes, so 1024 MB would double
+ * the bill for a few ms per request; see the README's cost table.
  */
-export const DEFAULT_MEMORY_MB = 1024;
+export const DEFAULT_MEMORY_MB = 512;
 /** The alias every caller (API Gateway, SQS) invokes; CodeDeploy shifts it between versions. */
 export const LIVE_ALIAS = 'live';
 
@@ -43,7 +46,8 @@ export interface BreakwaterFunctionOptions {
   /** Handler entry file. Relative paths resolve against the repo root. */
   readonly entry?: string;
   /**
-   * Routing config copied into the bundle as /var/task/breakwater.config.json.
+   * Routing config copied into the bundle as /var/task/breakwater.config.json, with its
+   * validated form beside it (breakwater.config.parsed.json: see {@link parsedConfigCommand}).
    * Relative paths resolve against the repo root, not the cwd.
    * Default: <repo>/breakwater.config.json
    */
@@ -77,6 +81,16 @@ export interface BreakwaterFunctionOptions {
    * @default true
    */
   readonly bundleAwsSdk?: boolean;
+  /**
+   * Source-mapped stack traces (`NODE_OPTIONS=--enable-source-maps`): a logged error names the
+   * TypeScript file and line rather than the bundle's. Off by default: with it, Node reads and
+   * indexes the source map of every chunk it loads, at import, ~20 ms of CPU on the gateway's
+   * ~125 ms cold import (Node 20, `BENCH_COLD_NODE_OPTIONS=--enable-source-maps npm run
+   * bench:cold`). The maps ship either way (`*.mjs.map` next to each chunk), so a stack trace
+   * can still be mapped after the fact.
+   * @default false
+   */
+  readonly sourceMapStackTraces?: boolean;
 }
 
 /** What each Breakwater function fixes for itself. */
@@ -104,12 +118,14 @@ export function requireWhenBundling(scope: Construct, path: string, message: str
 /**
  * The esbuild settings every Breakwater function shares: an ESM bundle (node22 syntax), minified,
  * with source maps, the AWS SDK bundled in (or left to the runtime), and the routing config
- * copied next to it.
+ * copied next to it. With `splitEntry`, the bundle is rebuilt from that entry with code
+ * splitting (see {@link codeSplittingCommand}).
  */
 export function breakwaterBundling(
   configPath: string,
   bundleAwsSdk = true,
   afterBundling: (inputDir: string, outputDir: string) => string[] = () => [],
+  splitEntry?: string,
 ): BundlingOptions {
   return {
     format: OutputFormat.ESM,
@@ -128,11 +144,61 @@ export function breakwaterBundling(
       beforeBundling: () => [],
       beforeInstall: () => [],
       afterBundling: (inputDir: string, outputDir: string) => [
-        copyCommand(configSource(inputDir, configPath), `${outputDir}/${BUNDLED_CONFIG_FILE}`),
+        ...(splitEntry ? [codeSplittingCommand(inputDir, outputDir, splitEntry, bundleAwsSdk)] : []),
+        copyCommand(projectPath(inputDir, configPath), `${outputDir}/${BUNDLED_CONFIG_FILE}`),
+        parsedConfigCommand(inputDir, projectPath(inputDir, configPath), parsedConfigPath(`${outputDir}/${BUNDLED_CONFIG_FILE}`)),
         ...afterBundling(inputDir, outputDir),
       ],
     },
   };
+}
+
+/**
+ * Where a code-split bundle puts the chunks its entry (`index.mjs`) imports: code reached only
+ * through a dynamic `import()` (the MCP SDK and ajv, the Bedrock, SQS and AppConfig clients, the
+ * SDK's rarer credential providers, X-Ray) lands in a chunk of its own.
+ */
+export const CHUNKS_DIR = 'chunks';
+
+/**
+ * Rebuilds the bundle NodejsFunction made, same settings, with esbuild's code splitting, over
+ * it in `outputDir`. NodejsFunction bundles to one file (`--outfile`, which esbuild's
+ * `--splitting` refuses), and in one file every dynamically imported module is still parsed at
+ * cold start: split out, the gateway's cold import parses ~40% less code and takes ~17 ms less
+ * CPU (`npm run bench:cold`). Lambda imports `index.mjs`, which imports its chunks itself.
+ * Runs the project's esbuild, as GatewayFunction's console build does.
+ */
+export function codeSplittingCommand(inputDir: string, outputDir: string, entry: string, bundleAwsSdk = true): string {
+  const args = [
+    projectPath(inputDir, entry),
+    '--bundle',
+    '--splitting',
+    '--format=esm',
+    '--platform=node',
+    '--target=node22',
+    '--minify',
+    '--sourcemap',
+    '--sources-content=false',
+    '--main-fields=module,main',
+    `--banner:js=${ESM_REQUIRE_BANNER}`,
+    ...(bundleAwsSdk ? [] : ['--external:@aws-sdk/*']),
+    `--outdir=${outputDir}`,
+    '--entry-names=index',
+    `--chunk-names=${CHUNKS_DIR}/[name]-[hash]`,
+    '--out-extension:.js=.mjs',
+    '--log-level=warning',
+  ];
+  return [`${inputDir}/node_modules/.bin/esbuild`, ...args].map(shellQuote).join(' ');
+}
+
+/**
+ * Writes the config's schema-validated form beside its copy in the bundle
+ * (`breakwater.config.parsed.json`, bound to the copy by a hash): the function's cold start then
+ * skips building and running the config's zod schemas (shared/config/parsedConfig.ts). Runs the
+ * project's tsx, as codeSplittingCommand runs its esbuild; an invalid config fails the bundling.
+ */
+export function parsedConfigCommand(inputDir: string, configFile: string, outFile: string): string {
+  return [`${inputDir}/node_modules/.bin/tsx`, `${inputDir}/bin/writeParsedConfig.ts`, configFile, outFile].map(shellQuote).join(' ');
 }
 
 /**
@@ -189,23 +255,23 @@ export abstract class BreakwaterNodejsFunction extends Construct {
         POWERTOOLS_LOG_LEVEL: props.logLevel ?? 'INFO',
         POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace ?? 'Breakwater',
         BREAKWATER_CONFIG: `${LAMBDA_TASK_ROOT}/${BUNDLED_CONFIG_FILE}`,
-        NODE_OPTIONS: '--enable-source-maps',
+        ...(props.sourceMapStackTraces ? { NODE_OPTIONS: '--enable-source-maps' } : {}),
         ...props.environment,
       },
-      bundling: breakwaterBundling(this.configPath, props.bundleAwsSdk, spec.afterBundling),
+      bundling: breakwaterBundling(this.configPath, props.bundleAwsSdk, spec.afterBundling, entry),
     });
     this.alias = new Alias(this, 'LiveAlias', { aliasName: LIVE_ALIAS, version: this.function.currentVersion });
   }
 }
 
 /**
- * Path of the config as seen by the bundling step. Inside the project root it is
+ * A host path (the config, the entry) as the bundling step sees it. Inside the project root it is
  * addressed relative to inputDir so that Docker bundling (/asset-input) works too;
  * outside it, the absolute host path is used (local bundling only).
  */
-function configSource(inputDir: string, configPath: string): string {
-  const rel = relative(REPO_ROOT, configPath);
-  if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) return configPath;
+function projectPath(inputDir: string, path: string): string {
+  const rel = relative(REPO_ROOT, path);
+  if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) return path;
   return `${inputDir}/${rel.split(sep).join('/')}`;
 }
 

@@ -30,9 +30,9 @@ export interface BreakwaterStageProps {
    */
   readonly allowInsecureConfig?: boolean;
   readonly alarmEmail?: string;
-  /** @default 1024 */
+  /** @default 512 (DEFAULT_MEMORY_MB) */
   readonly gatewayMemoryMb?: number;
-  /** @default 1024 */
+  /** @default 512 (DEFAULT_MEMORY_MB) */
   readonly workerMemoryMb?: number;
   /** @default {@link PRODUCTION_RESERVED_CONCURRENCY} in production, none elsewhere */
   readonly gatewayReservedConcurrency?: number;
@@ -89,6 +89,8 @@ export function addBreakwaterStage(scope: Construct, props: BreakwaterStageProps
     release: props.release ?? (stage.production ? 'canary' : 'allAtOnce'),
     wafRateLimitPer5Min: props.wafRateLimitPer5Min,
     apiGatewayCloudWatchRole: props.apiGatewayCloudWatchRole,
+    // A config pushed later through AppConfig is held to the same rule by the functions.
+    refuseInsecureConfig: stage.production && props.allowInsecureConfig !== true,
     ...props.gateway,
   });
   gateway.addStackDependency(state, 'the functions read the tables, queues and secrets');

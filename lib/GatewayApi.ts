@@ -19,6 +19,7 @@ import { Certificate } from 'aws-cdk-lib/aws-certificatemanager';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { BINARY_MEDIA_TYPES } from '../shared/api/binaryMediaTypes.js';
 import { GatewayWebAcl } from './GatewayWebAcl.js';
 
 /**
@@ -154,6 +155,8 @@ export class GatewayApi extends Construct {
       restApiName: props.restApiName ?? 'breakwater-gateway',
       description: 'Breakwater: OpenAI-compatible resilient LLM gateway',
       endpointTypes: [EndpointType.REGIONAL],
+      // Tool proxy uploads (files, images...) reach the function base64-encoded, bytes intact.
+      binaryMediaTypes: [...BINARY_MEDIA_TYPES],
       disableExecuteApiEndpoint: props.domain !== undefined,
       // minCompressionSize left unset: payload compression stays disabled.
       cloudWatchRole: props.cloudWatchRole ?? true,

@@ -1,17 +1,21 @@
 import { Duration } from 'aws-cdk-lib';
 import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
-import { AlarmStatusWidget, Dashboard, GraphWidget, Metric, type IMetric } from 'aws-cdk-lib/aws-cloudwatch';
+import { AlarmStatusWidget, Dashboard, GraphWidget, MathExpression, Metric, type IMetric } from 'aws-cdk-lib/aws-cloudwatch';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import type { SloAlarms } from './SloAlarms.js';
 import type { TaskQueues } from './TaskQueues.js';
+import { ENGINE_METRIC_NAMES, ERROR_CLASSES, METRIC_DIMENSIONS, REQUEST_METRICS, SERVICES, TASK_METRICS } from '../shared/telemetry/metricNames.js';
 
 /** The functions' own metrics (EMF, Powertools) charted on the dashboard, by widget. */
 export const ENGINE_METRICS = {
   breakers: ['BreakerOpened', 'BreakerHalfOpen', 'BreakerClosed'],
   guards: ['RateLimitRejected', 'BudgetAlert80', 'UsageAboveBound'],
-  storeUnavailable: ['BreakerStoreUnavailable', 'RateLimitStoreUnavailable'],
+  storeUnavailable: ['BreakerStoreUnavailable', 'RateLimitStoreUnavailable', ENGINE_METRIC_NAMES.STORE_UNAVAILABLE],
 } as const;
+
+/** The fallback levels charted (`0`, the primary, is the rest of the requests). */
+export const FALLBACK_LEVELS = ['1', '2', '3+'] as const;
 
 export interface GatewayDashboardProps {
   readonly dashboardName: string;
@@ -48,6 +52,26 @@ export class GatewayDashboard extends Construct {
       );
     const graph = (title: string, left: IMetric[], right: IMetric[] = []) =>
       new GraphWidget({ title, left, right, width: 12, height: 6 });
+    // The gateway's per-request metrics (shared/telemetry/requestMetrics.ts), by dimension set.
+    const request = (metricName: string, statistic = 'Sum', dimensions: Record<string, string> = {}, label?: string) =>
+      new Metric({
+        namespace: props.metricsNamespace,
+        metricName,
+        dimensionsMap: { [METRIC_DIMENSIONS.SERVICE]: SERVICES.GATEWAY, ...dimensions },
+        statistic,
+        period,
+        label,
+      });
+    const percentiles = (metricName: string) => ['p50', 'p95', 'p99'].map((statistic) => request(metricName, statistic, {}, `${metricName} ${statistic}`));
+    const workerMetric = (metricName: string) =>
+      new Metric({ namespace: props.metricsNamespace, metricName, dimensionsMap: { [METRIC_DIMENSIONS.SERVICE]: SERVICES.WORKER }, statistic: 'Sum', period });
+    // One line per tenant, however many the config has.
+    const perTenant = (metricName: string) =>
+      new MathExpression({
+        expression: `SEARCH('{${props.metricsNamespace},${METRIC_DIMENSIONS.SERVICE},${METRIC_DIMENSIONS.TENANT}} MetricName="${metricName}"', 'Sum', ${period.toSeconds()})`,
+        label: metricName,
+        period,
+      });
 
     this.dashboard = new Dashboard(this, 'Dashboard', {
       dashboardName: props.dashboardName,
@@ -73,8 +97,36 @@ export class GatewayDashboard extends Construct {
           ]),
         ],
         [
+          graph(
+            'Gateway requests and errors by class',
+            [request(REQUEST_METRICS.REQUESTS)],
+            Object.values(ERROR_CLASSES).map((outcome) => request(REQUEST_METRICS.ERRORS, 'Sum', { [METRIC_DIMENSIONS.OUTCOME]: outcome }, outcome)),
+          ),
+          graph('Gateway latency and time to first byte (p50 / p95 / p99, ms)', percentiles(REQUEST_METRICS.LATENCY), percentiles(REQUEST_METRICS.TIME_TO_FIRST_BYTE)),
+        ],
+        [
+          graph(
+            'Fallbacks by level, cache hits and attempts',
+            FALLBACK_LEVELS.map((level) => request(REQUEST_METRICS.FALLBACKS, 'Sum', { [METRIC_DIMENSIONS.FALLBACK_LEVEL]: level }, `fallback level ${level}`)),
+            [request(REQUEST_METRICS.CACHE_HITS), request(REQUEST_METRICS.ATTEMPTS, 'Average', {}, 'attempts per request')],
+          ),
+          graph(
+            'Spend (USD) and tokens, total and by tenant',
+            [request(REQUEST_METRICS.SPEND, 'Sum', {}, 'spend (USD)'), perTenant(REQUEST_METRICS.SPEND)],
+            [request(REQUEST_METRICS.TOKENS, 'Sum', {}, 'tokens')],
+          ),
+        ],
+        [
+          graph(
+            'Provider throttling (upstream 429s) and tasks',
+            [...engine([ENGINE_METRIC_NAMES.PROVIDER_THROTTLED]), workerMetric(ENGINE_METRIC_NAMES.PROVIDER_THROTTLED)],
+            [TASK_METRICS.COMPLETED, TASK_METRICS.FAILED, TASK_METRICS.DEAD_LETTER_MOVES].map(workerMetric),
+          ),
+          graph('Store unavailability (gateway, worker)', engine(ENGINE_METRICS.storeUnavailable), ENGINE_METRICS.storeUnavailable.map(workerMetric)),
+        ],
+        [
           graph('Circuit breakers', engine(ENGINE_METRICS.breakers)),
-          graph('Limits, budgets and store unavailability', engine(ENGINE_METRICS.guards), engine(ENGINE_METRICS.storeUnavailable)),
+          graph('Limits and budgets (gateway, worker)', engine(ENGINE_METRICS.guards), ENGINE_METRICS.guards.map(workerMetric)),
         ],
         [
           graph(

@@ -3,12 +3,16 @@ import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { AppConfigDelivery, type AppConfigRollout } from './AppConfigDelivery.js';
 import { QUEUE_ENV } from '../shared/queue/queueEnv.js';
-import { grantBedrockInvoke, readBedrockResources } from './bedrockAccess.js';
+import { BEDROCK_GRANT_ENV } from '../shared/config/bedrockGrant.js';
+import { REFUSE_INSECURE_CONFIG_ENV } from '../shared/config/insecureConfigFindings.js';
+import { grantBedrockInvoke, readBedrockGrantValue, readBedrockResources } from './bedrockAccess.js';
 import { DEFAULT_CONFIG_PATH, fromRepoRoot } from './paths.js';
 import { CanaryRelease, type ReleaseStyle } from './CanaryRelease.js';
 import { GatewayApi, type GatewayApiProps, type MethodThrottle } from './GatewayApi.js';
 import { GatewayDashboard } from './GatewayDashboard.js';
 import { GatewayFunction } from './GatewayFunction.js';
+import { GATEWAY_OUTPUTS, MAX_OUTPUT_VALUE_CHARS } from './gatewayOutputs.js';
+import { OperatorPolicy } from './OperatorPolicy.js';
 import { suppressGatewayFindings } from './nagSuppressions.js';
 import { SloAlarms, type SloTargets } from './SloAlarms.js';
 import type { StateStack } from './StateStack.js';
@@ -69,7 +73,7 @@ export interface GatewayStackProps extends StackProps {
   readonly configPath?: string;
   /** Handler entry file. Default: <repo>/functions/gateway/handler.ts */
   readonly entry?: string;
-  /** Lambda memory in MB. @default 1024 */
+  /** Lambda memory in MB. @default 512 (DEFAULT_MEMORY_MB) */
   readonly memorySize?: number;
   /**
    * Gateway function timeout; every route's streaming integration gets at least as long.
@@ -105,7 +109,7 @@ export interface GatewayStackProps extends StackProps {
   readonly restApiName?: string;
   /** Worker entry file. Default: <repo>/functions/worker/handler.ts */
   readonly workerEntry?: string;
-  /** Worker memory in MB. @default 1024 */
+  /** Worker memory in MB. @default 512 (DEFAULT_MEMORY_MB) */
   readonly workerMemorySize?: number;
   /**
    * Worker timeout; give the state stack the same (its queues' visibility timeout is six times it).
@@ -140,6 +144,12 @@ export interface GatewayStackProps extends StackProps {
   readonly appConfig?: boolean;
   /** How a config version rolls out through AppConfig. @default AppConfigDelivery's DEFAULT_APPCONFIG_ROLLOUT */
   readonly appConfigRollout?: Partial<AppConfigRollout>;
+  /**
+   * The functions refuse a config version fetched from AppConfig with simulated providers or
+   * plain tenant keys, as synth refuses such a bundled file in production (lib/productionConfig.ts).
+   * @default false — BreakwaterStage sets it on a production stage unless allowInsecureConfig
+   */
+  readonly refuseInsecureConfig?: boolean;
 }
 
 /**
@@ -156,6 +166,8 @@ export class GatewayStack extends Stack {
   readonly dashboard: GatewayDashboard;
   /** Present when the `appConfig` prop is on. */
   readonly appConfig?: AppConfigDelivery;
+  /** What `breakwater keys`, `approvals` and `dlq redrive` need on this stage, for the operators' role or group. */
+  readonly operatorPolicy: OperatorPolicy;
 
   constructor(scope: Construct, id: string, props: GatewayStackProps) {
     super(scope, id, {
@@ -239,6 +251,7 @@ export class GatewayStack extends Stack {
       worker: this.worker.alias,
       queues: state.queues,
       targets: props.slo,
+      metricsNamespace: props.metricsNamespace,
     });
     if (props.appConfig) {
       this.appConfig = new AppConfigDelivery(this, 'Config', {
@@ -249,9 +262,19 @@ export class GatewayStack extends Stack {
         functions: [gatewayFn, workerFn],
         rollout: props.appConfigRollout,
       });
-      new CfnOutput(this, 'AppConfigApplicationId', { description: 'AppConfig application of the routing config', value: this.appConfig.application.applicationId });
-      new CfnOutput(this, 'AppConfigEnvironmentId', { description: 'AppConfig environment the functions read', value: this.appConfig.environment.environmentId });
-      new CfnOutput(this, 'AppConfigProfileId', { description: 'AppConfig configuration profile of the routing config', value: this.appConfig.configuration.configurationProfileId });
+      // What a version pushed later is held to: this stage's rule, and the Bedrock models IAM allows.
+      const bedrockGrant = readBedrockGrantValue(fromRepoRoot(props.configPath ?? DEFAULT_CONFIG_PATH));
+      for (const fn of [gatewayFn, workerFn]) {
+        if (props.refuseInsecureConfig === true) fn.addEnvironment(REFUSE_INSECURE_CONFIG_ENV, 'true');
+        if (bedrockGrant !== undefined) fn.addEnvironment(BEDROCK_GRANT_ENV, bedrockGrant);
+      }
+      new CfnOutput(this, GATEWAY_OUTPUTS.APPCONFIG_APPLICATION_ID, { description: 'AppConfig application of the routing config', value: this.appConfig.application.applicationId });
+      new CfnOutput(this, GATEWAY_OUTPUTS.APPCONFIG_ENVIRONMENT_ID, { description: 'AppConfig environment the functions read', value: this.appConfig.environment.environmentId });
+      new CfnOutput(this, GATEWAY_OUTPUTS.APPCONFIG_PROFILE_ID, { description: 'AppConfig configuration profile of the routing config', value: this.appConfig.configuration.configurationProfileId });
+      new CfnOutput(this, GATEWAY_OUTPUTS.APPCONFIG_DEPLOYMENT_STRATEGY_ID, {
+        description: 'AppConfig deployment strategy for a new config version (linear, baked, rolled back on the alarms)',
+        value: this.appConfig.deploymentStrategy.deploymentStrategyId,
+      });
     }
     const release = new CanaryRelease(this, 'Release', {
       functions: {
@@ -287,6 +310,23 @@ export class GatewayStack extends Stack {
       value: workerFn.functionName,
     });
 
+    this.operatorPolicy = new OperatorPolicy(this, 'Operator', {
+      keysTable: state.tables.tables.keys,
+      approvalsTable: state.tables.tables.approvals,
+      queues: state.queues,
+      stackNames: [state.stackName, this.stackName],
+      configurationArn: this.appConfig?.configurationArn,
+    });
+    new CfnOutput(this, GATEWAY_OUTPUTS.OPERATOR_POLICY_ARN, {
+      description: 'Managed policy for operators (breakwater keys, approvals, dlq redrive): attach it to their role or group',
+      value: this.operatorPolicy.policy.managedPolicyArn,
+    });
+    // `keys create --stage` refuses a tenant the deployed config lacks; with AppConfig it reads the config itself.
+    const tenants = state.needs.tenants.join(',');
+    if (!this.appConfig && tenants.length > 0 && tenants.length <= MAX_OUTPUT_VALUE_CHARS) {
+      new CfnOutput(this, GATEWAY_OUTPUTS.CONFIG_TENANTS, { description: 'Tenants of the bundled routing config', value: tenants });
+    }
+
     suppressGatewayFindings({
       gatewayFunction: this.gateway,
       workerFunction: this.worker,
@@ -295,6 +335,7 @@ export class GatewayStack extends Stack {
       secrets: state.secrets,
       needs: state.needs,
       bedrockResources,
+      operatorPolicy: this.operatorPolicy,
     });
   }
 }

@@ -1,11 +1,12 @@
 import { Duration } from 'aws-cdk-lib';
 import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
-import { Alarm, ComparisonOperator, MathExpression, TreatMissingData, type IAlarm, type IMetric } from 'aws-cdk-lib/aws-cloudwatch';
+import { Alarm, ComparisonOperator, MathExpression, Metric, TreatMissingData, type IAlarm, type IMetric } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import type { TaskQueues } from './TaskQueues.js';
+import { ENGINE_METRIC_NAMES, SERVICES } from '../shared/telemetry/metricNames.js';
 
 /** The service level the alarms hold the stage to. */
 export interface SloTargets {
@@ -22,6 +23,15 @@ export interface SloTargets {
   readonly functionErrors: number;
   /** Age of the oldest queued task before someone should look, in seconds. @default 900 */
   readonly oldestTaskAgeSeconds: number;
+  /**
+   * Upstream 429s (ProviderThrottled, gateway and worker) in 5 minutes above which the providers'
+   * quotas need raising: a few are absorbed by retries and fallbacks. @default 20
+   */
+  readonly providerThrottlesPer5Min: number;
+  /** Budget alerts (a tenant crossing 80% of a cap) in 5 minutes above which someone is told. @default 0 */
+  readonly budgetAlertsPer5Min: number;
+  /** Store-unavailable events in 5 minutes above which someone is told. @default 0 */
+  readonly storeUnavailablePer5Min: number;
 }
 
 export const DEFAULT_SLO_TARGETS: SloTargets = {
@@ -30,6 +40,9 @@ export const DEFAULT_SLO_TARGETS: SloTargets = {
   minRequestsForAvailability: 20,
   functionErrors: 5,
   oldestTaskAgeSeconds: 900,
+  providerThrottlesPer5Min: 20,
+  budgetAlertsPer5Min: 0,
+  storeUnavailablePer5Min: 0,
 };
 
 /** The SLO window: the availability target is stated over 5 minutes. */
@@ -43,6 +56,8 @@ export interface SloAlarmsProps {
   readonly worker: IFunction;
   readonly queues: TaskQueues;
   readonly targets?: Partial<SloTargets>;
+  /** Namespace of the functions' own metrics (POWERTOOLS_METRICS_NAMESPACE). @default 'Breakwater' */
+  readonly metricsNamespace?: string;
 }
 
 /**
@@ -134,6 +149,41 @@ export class SloAlarms extends Construct {
         targets.oldestTaskAgeSeconds,
       );
     }
+
+    // The functions' own metrics (EMF), summed over the gateway and the worker: both run the engine.
+    const namespace = props.metricsNamespace ?? 'Breakwater';
+    const engineSum = (label: string, metricNames: readonly string[]) => {
+      const usingMetrics: Record<string, IMetric> = {};
+      metricNames.forEach((metricName, i) =>
+        Object.values(SERVICES).forEach((service, j) => {
+          usingMetrics[`m${i}s${j}`] = new Metric({ namespace, metricName, dimensionsMap: { service }, statistic: 'Sum', period: PERIOD });
+        }),
+      );
+      // FILL: a service that recorded nothing in the window counts 0, not a missing sum.
+      return new MathExpression({ expression: Object.keys(usingMetrics).map((id) => `FILL(${id}, 0)`).join(' + '), usingMetrics, period: PERIOD, label });
+    };
+    alarm(
+      'BudgetAlerts',
+      'a tenant or key crossed 80% of a spend cap',
+      engineSum('budget alerts', [ENGINE_METRIC_NAMES.BUDGET_ALERT]),
+      targets.budgetAlertsPer5Min,
+    );
+    alarm(
+      'ProviderThrottling',
+      `upstream providers answered 429 more than ${targets.providerThrottlesPer5Min} times in 5 minutes (raise their quotas or spread the route)`,
+      engineSum('provider 429s', [ENGINE_METRIC_NAMES.PROVIDER_THROTTLED]),
+      targets.providerThrottlesPer5Min,
+    );
+    alarm(
+      'StoreUnavailable',
+      'a state store (keys, spend, idempotency, tasks, breakers, rate limits) could not be reached',
+      engineSum('store unavailable', [
+        ENGINE_METRIC_NAMES.STORE_UNAVAILABLE,
+        ENGINE_METRIC_NAMES.BREAKER_STORE_UNAVAILABLE,
+        ENGINE_METRIC_NAMES.RATE_LIMIT_STORE_UNAVAILABLE,
+      ]),
+      targets.storeUnavailablePer5Min,
+    );
     this.all = alarms;
     this.gatewayRollbackAlarms = [this.availability, this.latency, this.gatewayErrors];
     this.workerRollbackAlarms = [this.workerErrors];

@@ -112,6 +112,6 @@ export class StateStack extends Stack {
       value: this.alarmTopic.topicArn,
     });
 
-    suppressStateFindings({ tables: this.tables, secrets: this.secrets });
+    suppressStateFindings({ tables: this.tables, secrets: this.secrets, queues: this.queues, alarmTopic: this.alarmTopic });
   }
 }

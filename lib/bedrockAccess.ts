@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { Aws } from 'aws-cdk-lib';
 import { PolicyStatement, type IGrantable } from 'aws-cdk-lib/aws-iam';
+import { BEDROCK_GRANT_NONE, bedrockGrantEntry } from '../shared/config/bedrockGrant.js';
 import { compileConfig } from '../shared/config/index.js';
 import { leaves } from '../shared/routing/routePlan.js';
 
@@ -63,6 +64,24 @@ export function bedrockResources(targets: readonly BedrockTarget[]): string[] {
 export function readBedrockResources(path: string): string[] {
   if (!existsSync(path)) return [];
   return bedrockResources(bedrockTargets(JSON.parse(readFileSync(path, 'utf8')), path));
+}
+
+/**
+ * What {@link bedrockResources} grants for these targets, as the functions read it
+ * (BREAKWATER_BEDROCK_GRANTED, shared/config/bedrockGrant.ts): `*` for the broad grant, else
+ * `<model>@<region>` entries (the function's region a deploy-time token where the provider names none),
+ * `none` without Bedrock targets.
+ */
+export function bedrockGrantValue(targets: readonly BedrockTarget[]): string {
+  if (targets.some(({ model }) => model === undefined || model.startsWith('arn:'))) return '*';
+  if (targets.length === 0) return BEDROCK_GRANT_NONE;
+  return [...new Set(targets.map(({ model, region = Aws.REGION }) => bedrockGrantEntry(model!, region)))].sort().join(',');
+}
+
+/** {@link bedrockGrantValue} of the config file at `path`; undefined when there is no file. */
+export function readBedrockGrantValue(path: string): string | undefined {
+  if (!existsSync(path)) return undefined;
+  return bedrockGrantValue(bedrockTargets(JSON.parse(readFileSync(path, 'utf8')), path));
 }
 
 /** Lets `grantee` call Converse and ConverseStream on `resources` ({@link bedrockResources}). */

@@ -1,18 +1,37 @@
 import { Stack, Validations } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 import type { ConfigNeeds } from './configNeeds.js';
+import type { OperatorPolicy } from './OperatorPolicy.js';
 import type { ProviderSecrets } from './ProviderSecrets.js';
 import { CUSTOMER_DATA_TABLES, type StateTables } from './StateTables.js';
+import type { TaskQueues } from './TaskQueues.js';
 
 /**
- * cdk-nag (AwsSolutions) findings Breakwater accepts, each with the reason, acknowledged on the
+ * cdk-nag (AwsSolutions and Serverless) findings Breakwater accepts, each with the reason, acknowledged on the
  * narrowest construct that has them. Anything not listed here fails `cdk synth` and the tests.
  */
 const acknowledge = (scope: IConstruct, id: string, reason: string): void => Validations.of(scope).acknowledge({ id, reason });
 
 const MANAGED_POLICY = (name: string) => `AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/${name}]`;
 
-export function suppressStateFindings(state: { tables: StateTables; secrets: ProviderSecrets }): void {
+export function suppressStateFindings(state: {
+  tables: StateTables;
+  secrets: ProviderSecrets;
+  queues: TaskQueues;
+  alarmTopic: IConstruct;
+}): void {
+  for (const { deadLetterQueue } of [state.queues.high, state.queues.normal]) {
+    acknowledge(
+      deadLetterQueue,
+      'Serverless-SQSRedrivePolicy',
+      'A dead-letter queue is the end of the line: its messages stay 14 days for `breakwater dlq` to redrive, and the DLQ alarm pages on the first one; a DLQ of the DLQ would hide them.',
+    );
+  }
+  acknowledge(
+    state.alarmTopic,
+    'Serverless-SNSRedrivePolicy',
+    'The only subscription is the on-call email; an undeliverable alarm email would sit in a queue nobody reads, while the alarm itself stays in ALARM in CloudWatch and on the dashboard.',
+  );
   for (const [tableId, table] of Object.entries(state.tables.tables)) {
     if (CUSTOMER_DATA_TABLES.has(tableId)) continue;
     acknowledge(
@@ -37,6 +56,7 @@ export interface GatewayFindingsScope {
   readonly needs: ConfigNeeds;
   /** What the functions may invoke on Bedrock (lib/bedrockAccess.ts): its wildcards are acknowledged. */
   readonly bedrockResources: readonly string[];
+  readonly operatorPolicy: OperatorPolicy;
 }
 
 /**
@@ -59,6 +79,13 @@ function nagRendering(scope: IConstruct, value: string): string {
 }
 
 export function suppressGatewayFindings(scope: GatewayFindingsScope): void {
+  for (const stackArn of scope.operatorPolicy.stackArns) {
+    acknowledge(
+      scope.operatorPolicy,
+      `AwsSolutions-IAM5[Resource::${nagRendering(scope.operatorPolicy, stackArn)}]`,
+      "DescribeStacks on the stage's own two stacks by name: CloudFormation appends a stack id, unknown until deployed and new after a re-create.",
+    );
+  }
   for (const fn of [scope.gatewayFunction, scope.workerFunction]) {
     acknowledge(
       fn,
@@ -69,6 +96,11 @@ export function suppressGatewayFindings(scope: GatewayFindingsScope): void {
       fn,
       'AwsSolutions-IAM5[Resource::*]',
       'Only X-Ray PutTraceSegments and PutTelemetryRecords, which support no resource-level permissions.',
+    );
+    acknowledge(
+      fn,
+      'Serverless-LambdaDLQ',
+      'Never invoked asynchronously: API Gateway invokes the gateway synchronously and SQS event source mappings invoke the worker synchronously; failed tasks go to the task queues\' own dead-letter queues.',
     );
     for (const resource of scope.bedrockResources.filter((arn) => arn.includes('*'))) {
       acknowledge(
@@ -82,6 +114,11 @@ export function suppressGatewayFindings(scope: GatewayFindingsScope): void {
     scope.workerFunction,
     `AwsSolutions-IAM5[Resource::${nagRendering(scope.workerFunction, scope.secrets.callbackSigningArnPattern())}]`,
     "Tenants' callback signing secrets, including those created by hand for tenants that live only in the keys table: a name prefix, read-only.",
+  );
+  acknowledge(
+    scope.workerFunction,
+    'Serverless-LambdaEventSourceMappingDestination',
+    "Lambda supports on-failure destinations only for stream and Kafka sources, not SQS: a task that keeps failing moves to its queue's dead-letter queue (maxReceiveCount), reported per item.",
   );
   acknowledge(
     scope.api,

@@ -28,11 +28,12 @@ export interface KeysCommandDeps {
    */
   openStore(options: { table?: string; stage?: string }): KeyStore | Promise<KeyStore>;
   /**
-   * The tenants of the gateway's config (`--config`, else the default file) and the file read:
-   * a key for any other tenant would be refused (401) forever, so create refuses it first.
+   * The tenants of the gateway's config and where they were read: `--config`, else the config
+   * `--stage` is deployed with, else the local default file. A key for any other tenant would
+   * be refused (401) forever, so create refuses it first.
    * @throws UsageError when the config cannot be read
    */
-  configTenants(configPath: string | undefined): Promise<{ path: string; tenants: ReadonlySet<string> }>;
+  configTenants(options: { configPath?: string; stage?: string }): Promise<{ path: string; tenants: ReadonlySet<string> }>;
   now(): number;
 }
 
@@ -96,7 +97,7 @@ export async function keysCommand(args: readonly string[], deps: KeysCommandDeps
       const expiresInSeconds = durationOption(values['expires-in'], 'expires-in', { allowZero: false });
       const given = policyOption(values.policy);
       const policy = values.admin === true ? { ...given, role: 'admin' as const } : given;
-      const config = await deps.configTenants(optionalString(values.config, 'config'));
+      const config = await deps.configTenants({ configPath: optionalString(values.config, 'config'), stage });
       if (!config.tenants.has(tenant)) {
         const known = [...config.tenants].map((name) => `"${name}"`).join(', ') || 'none';
         throw new UsageError(

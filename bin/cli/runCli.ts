@@ -1,3 +1,4 @@
+import { AppConfigDataClient } from '@aws-sdk/client-appconfigdata';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { loadConfigFile } from '../../shared/config';
 import { isConfigError } from '../../shared/config/ConfigError';
@@ -6,6 +7,7 @@ import { createSqsClient } from '../../shared/queue';
 import { createDynamoClients } from '../../shared/stores/dynamo';
 import { DynamoApprovalStore } from '../../shared/tools/approvals';
 import { approvalsCommand } from './approvalsCommand';
+import { deployedTenants } from './deployedTenants';
 import { dlqCommand } from './dlqCommand';
 import { keysCommand, type CliIo } from './keysCommand';
 import { openKeyStore, storeTarget, type StoreTarget } from './openKeyStore';
@@ -32,13 +34,16 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
   /** What a failure is named against: the key store, or the queues. */
   let where = 'the key store';
   const cleanups: Array<() => void> = [];
-  /** `--stage`: the table's name from the stage's state stack outputs (region and profile from the environment). */
-  const tableOfStage = (stage: string, tableId: 'keys' | 'approvals'): Promise<string> => {
-    const region = env.AWS_REGION?.trim() || env.AWS_DEFAULT_REGION?.trim();
-    const cloudFormation = new CloudFormationClient(region ? { region } : {});
-    cleanups.push(() => cloudFormation.destroy());
-    return tableNameFromStack(cloudFormation, stage, tableId);
+  const region = env.AWS_REGION?.trim() || env.AWS_DEFAULT_REGION?.trim();
+  /** A client for `--stage`'s look-ups (region and profile from the environment), destroyed at the end. */
+  const awsClient = <T extends { destroy(): void }>(create: (config: { region?: string }) => T): T => {
+    const client = create(region ? { region } : {});
+    cleanups.push(() => client.destroy());
+    return client;
   };
+  /** `--stage`: the table's name from the stage's state stack outputs. */
+  const tableOfStage = (stage: string, tableId: 'keys' | 'approvals'): Promise<string> =>
+    tableNameFromStack(awsClient((config) => new CloudFormationClient(config)), stage, tableId);
   try {
     if (command === undefined) {
       io.err(MAIN_USAGE);
@@ -81,7 +86,14 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
     return await keysCommand(rest, {
       io,
       now: deps.now ?? Date.now,
-      configTenants: async (path) => {
+      configTenants: async ({ configPath: path, stage }) => {
+        // A deployed stage is checked against what it serves with, not a local file that may be another stage's.
+        if (path === undefined && stage !== undefined) {
+          return deployedTenants(
+            { cloudFormation: awsClient((config) => new CloudFormationClient(config)), appConfigData: () => awsClient((config) => new AppConfigDataClient(config)) },
+            stage,
+          );
+        }
         const file = path ?? (env.BREAKWATER_CONFIG?.trim() || 'breakwater.config.json');
         try {
           return { path: file, tenants: new Set((await loadConfigFile(file)).tenants.keys()) };

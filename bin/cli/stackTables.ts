@@ -15,14 +15,23 @@ export function stateStackName(stage: string): string {
 /** `keys` → `KeysTableName`: the state stack's output naming the table (lib/StateStack.ts OUTPUTS.tableName). */
 export const tableOutputName = (tableId: TableId): string => `${tableId.charAt(0).toUpperCase()}${tableId.slice(1)}TableName`;
 
+/** `Breakwater-Prod-Gateway`: the stack holding a stage's functions and config delivery. */
+export function gatewayStackName(stage: string): string {
+  return stateStackName(stage).replace(/-State$/, '-Gateway');
+}
+
+/** A deployed stack's outputs by name, and the region they were read in (for messages). */
+export interface StackOutputs {
+  readonly stackName: string;
+  readonly region: string;
+  readonly values: ReadonlyMap<string, string>;
+}
+
 /**
- * The physical name of a stage's table, read from its state stack's outputs, so operators
- * never copy table names by hand. A stage that is not deployed (in this account and region)
- * is the caller's mistake: a UsageError naming the stack and the region looked in.
+ * The outputs of one of a stage's stacks. A stage that is not deployed (in this account and
+ * region) is the caller's mistake: a UsageError naming the stack and the region looked in.
  */
-export async function tableNameFromStack(cloudFormation: CloudFormationClient, stage: string, tableId: TableId): Promise<string> {
-  const stackName = stateStackName(stage);
-  const outputName = tableOutputName(tableId);
+export async function stackOutputs(cloudFormation: CloudFormationClient, stage: string, stackName: string): Promise<StackOutputs> {
   const region = await cloudFormation.config.region().catch(() => 'the default region');
   let outputs;
   try {
@@ -34,7 +43,19 @@ export async function tableNameFromStack(cloudFormation: CloudFormationClient, s
     }
     throw error;
   }
-  const value = outputs?.find((output) => output.OutputKey === outputName)?.OutputValue;
+  const values = new Map<string, string>();
+  for (const { OutputKey, OutputValue } of outputs ?? []) if (OutputKey && OutputValue) values.set(OutputKey, OutputValue);
+  return { stackName, region, values };
+}
+
+/**
+ * The physical name of a stage's table, read from its state stack's outputs, so operators
+ * never copy table names by hand.
+ */
+export async function tableNameFromStack(cloudFormation: CloudFormationClient, stage: string, tableId: TableId): Promise<string> {
+  const { stackName, region, values } = await stackOutputs(cloudFormation, stage, stateStackName(stage));
+  const outputName = tableOutputName(tableId);
+  const value = values.get(outputName);
   if (!value) throw new UsageError(`stack ${stackName} in ${region} has no ${outputName} output: deploy the stage again with this version`);
   return value;
 }

@@ -24,7 +24,9 @@ Durations: 90s, 15m, 1h, 30d, 2w, or combined (1h30m); --grace also takes 0.
 --policy takes the tenant fields of the config file, e.g. '{"rpm_limit":60,"allowed_models":["gpt-4o-mini"]}'.
 --admin makes an admin key (policy role "admin"): the operator console and /v1/admin/... accept it.
 create refuses a tenant the gateway's config lacks (its key would be refused): the config is
---config, else $BREAKWATER_CONFIG, else ./breakwater.config.json.
+--config, else with --stage the one the stage serves with (its AppConfig version, or the bundled
+one's tenants from the Breakwater-<Stage>-Gateway stack's outputs), else $BREAKWATER_CONFIG,
+else ./breakwater.config.json.
 rotate gives the new key the old key's expiry (unless --expires-in says otherwise).
 
 The store: against "npm start", set AWS_ENDPOINT_URL_DYNAMODB to the endpoint it prints;

@@ -3,6 +3,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { isBinaryMediaType } from '../../shared/api/binaryMediaTypes';
 import { installAwsLambdaGlobal, invokeStreamingHandler, isStreamingHandler, toHttpHeaders, type StreamingHandler } from './lambdaStreaming';
 
 // Whoever serves the gateway through this module creates its handler afterwards: Middy's
@@ -46,7 +47,19 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-function toEvent(req: IncomingMessage, url: URL, body: string | null, requestId: string): APIGatewayProxyEvent {
+/**
+ * The body as API Gateway passes it: base64 for the stack's binary media types (the bytes
+ * intact), else a UTF-8 string (JSON, text: what the OpenAI doors parse).
+ */
+function toEventBody(req: IncomingMessage, chunks: readonly Buffer[], size: number): { body: string | null; isBase64Encoded: boolean } {
+  if (size === 0) return { body: null, isBase64Encoded: false };
+  const bytes = Buffer.concat(chunks);
+  return isBinaryMediaType(req.headers['content-type'])
+    ? { body: bytes.toString('base64'), isBase64Encoded: true }
+    : { body: bytes.toString('utf8'), isBase64Encoded: false };
+}
+
+function toEvent(req: IncomingMessage, url: URL, { body, isBase64Encoded }: ReturnType<typeof toEventBody>, requestId: string): APIGatewayProxyEvent {
   const headers: Record<string, string> = {};
   const multiValueHeaders: Record<string, string[]> = {};
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
@@ -70,7 +83,7 @@ function toEvent(req: IncomingMessage, url: URL, body: string | null, requestId:
     pathParameters: { proxy: url.pathname.slice(1) },
     stageVariables: null,
     body,
-    isBase64Encoded: false,
+    isBase64Encoded,
     requestContext: {
       accountId: 'local',
       apiId: 'local',
@@ -195,8 +208,7 @@ export async function startApiGatewayServer(options: ApiGatewayServerOptions): P
       }
       const requestId = randomUUID();
       const url = new URL(req.url ?? '/', 'http://localhost');
-      const body = size > 0 ? Buffer.concat(chunks).toString('utf8') : null;
-      const event = toEvent(req, url, body, requestId);
+      const event = toEvent(req, url, toEventBody(req, chunks, size), requestId);
       const context = toContext(requestId, functionTimeoutMs);
       if (isStreamingHandler<APIGatewayProxyEvent>(handler)) {
         await serveStreaming(handler, event, context, res, requestId, onClientDisconnect);

@@ -18,6 +18,8 @@ import { bodySizeLimit, jsonDepthLimit, openAiErrorResponder, publishMetrics, re
 import type { SecretRedactor } from '../../shared/redaction';
 import { systemClock, systemRandom, type Clock, type RandomSource } from '../../shared/resilience';
 import type { Tracing } from '../../shared/telemetry';
+import { SERVICES } from '../../shared/telemetry/metricNames';
+import { RequestMetrics } from '../../shared/telemetry/requestMetrics';
 import { streamingHandler } from './streamResponse';
 
 export interface GatewayHandlerDeps {
@@ -33,6 +35,8 @@ export interface GatewayHandlerDeps {
   /** From {@link loadTracing}: absent off Lambda, so X-Ray's SDK is never loaded there. */
   tracing?: Tracing;
   metrics?: Metrics;
+  /** @default per-request EMF metrics on a Metrics instance of their own, in the stage's namespace */
+  requestMetrics?: RequestMetrics;
 }
 
 /** What Lambda invokes: `(event, responseStream, context)`, the response written to the stream. */
@@ -54,15 +58,20 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): GatewayStreaming
     );
   }
   const logger = deps.logger ?? createLogger({ serviceName: 'breakwater-gateway', redactor: deps.redactor });
-  const metrics = deps.metrics ?? new Metrics({ namespace: 'Breakwater', serviceName: 'breakwater-gateway' });
+  // The stack's namespace for the stage (Breakwater/<stage>) wins; npm start and tests keep 'Breakwater'.
+  const namespace = process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'Breakwater';
+  const metrics = deps.metrics ?? new Metrics({ namespace, serviceName: SERVICES.GATEWAY });
+  const clock = deps.clock ?? systemClock;
+  const requestMetrics = deps.requestMetrics ?? new RequestMetrics({ metrics: new Metrics({ namespace, serviceName: SERVICES.GATEWAY }), clock });
   const app = new GatewayApp({
     config: deps.config,
     secrets: deps.secrets,
     services: deps.services,
-    clock: deps.clock ?? systemClock,
+    clock,
     random: deps.random ?? systemRandom,
     logger,
     metrics,
+    requestMetrics,
     redactor: deps.redactor,
     observer: deps.tracing?.observer,
     onAuthFailure: () => metrics.addMetric('UpstreamAuthFailure', 'Count', 1),

@@ -4,7 +4,7 @@ import { loadConfigFile, type CompiledConfig } from '../../shared/config';
 import { appConfigSourceFromEnv } from '../../shared/config/appConfigFromEnv';
 import { rebuildOnChange } from '../../shared/config/rebuildOnChange';
 import { createLogger } from '../../shared/logging';
-import { PrefixedSecretSource, SecretsManagerSource } from '../../shared/credentials';
+import { createSecretsManagerClient, PrefixedSecretSource, SecretsManagerSource } from '../../shared/credentials';
 import { createServices } from '../../shared/gateway/createServices';
 // Straight from the files, not the shared/queue barrel: its other modules import the SQS SDK.
 import { lazySqsClient } from '../../shared/queue/lazySqsClient';
@@ -20,7 +20,8 @@ import { createGatewayHandler, type GatewayStreamingHandler } from './createHand
 const logger = createLogger({ serviceName: 'breakwater-gateway' });
 // The stack sets a namespace per stage (Breakwater/<stage>); npm start keeps 'Breakwater'.
 const metrics = new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'Breakwater', serviceName: 'breakwater-gateway' });
-const secrets = new PrefixedSecretSource(new SecretsManagerSource({ logger }), process.env.BREAKWATER_SECRET_PREFIX ?? '');
+const secretsClient = createSecretsManagerClient();
+const secrets = new PrefixedSecretSource(new SecretsManagerSource({ logger, client: secretsClient }), process.env.BREAKWATER_SECRET_PREFIX ?? '');
 const configPath = process.env.BREAKWATER_CONFIG ?? 'breakwater.config.json';
 // With AppConfig delivery on (the stack sets its env vars), the config comes from AppConfig
 // (the bundled file if that fails), is re-read at most once a minute, and the whole handler is
@@ -29,11 +30,14 @@ const appConfig = await appConfigSourceFromEnv({ fallbackPath: configPath, clock
 const initialConfig = appConfig ? (await appConfig.current()).config : await loadConfigFile(configPath);
 void secrets.prefetch(initialConfig.credentialNames);
 const tracing = await loadTracing('breakwater-gateway');
+// Secret reads as subsegments too, captured in place: the cold-start prefetch above has no trace to join anyway.
+tracing?.captureClient(secretsClient);
 // Every DynamoDB call is a subsegment of the request's trace (store latency shows per request).
 const dynamo = createDynamoClients({ instrument: tracing?.captureClient });
 const tables = tableNamesFromEnv();
 // Tasks are on wherever the stack (or npm start) gave the gateway its queues.
-const queues = process.env[QUEUE_ENV.HIGH_URL] ? { sqs: lazySqsClient(), urls: taskQueueUrlsFromEnv() } : undefined;
+// A submit's SendMessage is a subsegment of its request's trace, as the worker's calls are.
+const queues = process.env[QUEUE_ENV.HIGH_URL] ? { sqs: lazySqsClient({ instrument: tracing?.captureClient }), urls: taskQueueUrlsFromEnv() } : undefined;
 
 function handlerFor(config: CompiledConfig): GatewayStreamingHandler {
   // A new config may name new credentials: warm them as the cold start does.

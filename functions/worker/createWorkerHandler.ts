@@ -1,6 +1,6 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import type { Metrics } from '@aws-lambda-powertools/metrics';
+import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import { createLogger } from '../../shared/logging';
 import { publishMetrics } from '../../shared/middleware/publishMetrics';
 import type { SQSClient } from '@aws-sdk/client-sqs';
@@ -18,6 +18,7 @@ import {
   type RedeliveryBackoffOptions,
 } from '../../shared/queue';
 import { systemClock, systemRandom, type Clock, type RandomSource } from '../../shared/resilience';
+import { TASK_METRICS } from '../../shared/telemetry/metricNames';
 import { TaskRunner, type ExecuteTask, type Task, type TaskOutcome, type TaskStore } from '../../shared/tasks';
 
 export interface WorkerHandlerDeps {
@@ -31,8 +32,11 @@ export interface WorkerHandlerDeps {
   /** Draws the redelivery jitter. @default Math.random */
   random?: RandomSource;
   logger?: Logger;
-  /** Flushed after each batch (breaker, budget and redelivery metrics recorded while it ran). */
-  metrics?: Pick<Metrics, 'hasStoredMetrics' | 'publishStoredMetrics'>;
+  /**
+   * Flushed after each batch (breaker, budget, task and redelivery metrics recorded while it ran).
+   * With `addMetric` and `singleMetric` too, the tasks' own are recorded (TasksCompleted...).
+   */
+  metrics?: Pick<Metrics, 'hasStoredMetrics' | 'publishStoredMetrics'> & Partial<Pick<Metrics, 'addMetric' | 'singleMetric'>>;
   /** @default 5 — must equal the queues' redrive policy `maxReceiveCount` */
   maxReceiveCount?: number;
   /** @default 24 — see {@link TaskRunnerOptions.maxDeferrals} */
@@ -86,12 +90,16 @@ export function createWorkerHandler(deps: WorkerHandlerDeps) {
     maxDeferrals: deps.maxDeferrals,
     leaseMarginMs: deps.leaseMarginMs,
     onFinished: deps.onFinished,
+    metrics: deps.metrics?.addMetric && deps.metrics.singleMetric ? (deps.metrics as Pick<Metrics, 'addMetric' | 'singleMetric'>) : undefined,
   });
+  const maxReceiveCount = deps.maxReceiveCount ?? 5;
 
   const handleRecord = async (record: SQSRecord, context: Context): Promise<TaskOutcome> => {
     const message = parseTaskMessage(record.body);
     if (!message) {
       logger.warn('malformed task message', { message_id: record.messageId, receive_count: receiveCountOf(record) });
+      // Its last receive: the queue moves it to the DLQ next.
+      if (receiveCountOf(record) >= maxReceiveCount) deps.metrics?.addMetric?.(TASK_METRICS.DEAD_LETTER_MOVES, MetricUnit.Count, 1);
       throw new RedeliveryError('malformed task message', { kind: 'untouched' });
     }
     return runner.run({

@@ -4,7 +4,7 @@ import { loadConfigFile, type CompiledConfig } from '../../shared/config';
 import { appConfigSourceFromEnv } from '../../shared/config/appConfigFromEnv';
 import { rebuildOnChange } from '../../shared/config/rebuildOnChange';
 import { createLogger } from '../../shared/logging';
-import { PrefixedSecretSource, SecretsManagerSource } from '../../shared/credentials';
+import { createSecretsManagerClient, PrefixedSecretSource, SecretsManagerSource } from '../../shared/credentials';
 import { GatewayApp } from '../../shared/gateway';
 import { createServices } from '../../shared/gateway/createServices';
 import { createSqsClient, maxReceiveCountFromEnv, taskQueueUrlsFromEnv } from '../../shared/queue';
@@ -21,7 +21,8 @@ import { sendCallbackWith } from './sendCallback';
 const logger = createLogger({ serviceName: 'breakwater-worker' });
 // The stack sets a namespace per stage (Breakwater/<stage>); npm start keeps 'Breakwater'.
 const metrics = new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'Breakwater', serviceName: 'breakwater-worker' });
-const secrets = new PrefixedSecretSource(new SecretsManagerSource({ logger }), process.env.BREAKWATER_SECRET_PREFIX ?? '');
+const secretsClient = createSecretsManagerClient();
+const secrets = new PrefixedSecretSource(new SecretsManagerSource({ logger, client: secretsClient }), process.env.BREAKWATER_SECRET_PREFIX ?? '');
 const configPath = process.env.BREAKWATER_CONFIG ?? 'breakwater.config.json';
 // With AppConfig delivery on, the config comes from AppConfig (the bundled file if that fails)
 // and the handler is rebuilt when it changed (see functions/gateway/handler.ts). Off, the bundled file.
@@ -29,6 +30,8 @@ const appConfig = await appConfigSourceFromEnv({ fallbackPath: configPath, clock
 const initialConfig = appConfig ? (await appConfig.current()).config : await loadConfigFile(configPath);
 void secrets.prefetch(initialConfig.credentialNames);
 const tracing = await loadTracing('breakwater-worker');
+// Secret reads as subsegments too, captured in place: the cold-start prefetch above has no trace to join anyway.
+tracing?.captureClient(secretsClient);
 const observer = tracing?.observer;
 // DynamoDB and SQS calls as subsegments of each invocation's trace.
 const dynamo = createDynamoClients({ instrument: tracing?.captureClient });

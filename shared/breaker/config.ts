@@ -1,33 +1,36 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
-const positiveMs = z.number().int().positive();
+// Built on first use, as every config schema: building zod schemas at import costs cold-start CPU.
+const positiveMs = () => z.number().int().positive();
 
 /**
  * A route's `cb_config`, named after Portkey 2.0's so a Portkey config carries over. Every
  * field is optional: targets inherit their parent's values, then {@link DEFAULT_BREAKER_CONFIG}.
  */
-export const circuitBreakerConfigSchema = z
-  .strictObject({
-    /** Opens after this many failures in a row (in one container). */
-    failure_threshold: z.number().int().positive().optional(),
-    /** Opens when at least this share of calls in the window failed (0-100)... */
-    failure_threshold_percentage: z.number().positive().max(100).optional(),
-    /** ...once the window holds at least this many calls, so two calls and one failure is not "50%". */
-    minimum_requests: z.number().int().positive().optional(),
-    /** Length of the rolling window the failure rate is measured over. */
-    window_ms: positiveMs.optional(),
-    /** How long the breaker stays open after its first trip; doubled on every trip in a row. */
-    cooldown_interval: positiveMs.optional(),
-    /** Cap on the doubled cooldown, and on a Retry-After cooldown. */
-    max_cooldown_interval: positiveMs.optional(),
-  })
-  .refine(
-    (config) =>
-      config.cooldown_interval === undefined ||
-      config.max_cooldown_interval === undefined ||
-      config.max_cooldown_interval >= config.cooldown_interval,
-    { path: ['max_cooldown_interval'], message: '`max_cooldown_interval` must be at least `cooldown_interval`' },
-  );
+export const circuitBreakerConfigSchema = z.lazy(() =>
+  z
+    .strictObject({
+      /** Opens after this many failures in a row (in one container). */
+      failure_threshold: z.number().int().positive().optional(),
+      /** Opens when at least this share of calls in the window failed (0-100)... */
+      failure_threshold_percentage: z.number().positive().max(100).optional(),
+      /** ...once the window holds at least this many calls, so two calls and one failure is not "50%". */
+      minimum_requests: z.number().int().positive().optional(),
+      /** Length of the rolling window the failure rate is measured over. */
+      window_ms: positiveMs().optional(),
+      /** How long the breaker stays open after its first trip; doubled on every trip in a row. */
+      cooldown_interval: positiveMs().optional(),
+      /** Cap on the doubled cooldown, and on a Retry-After cooldown. */
+      max_cooldown_interval: positiveMs().optional(),
+    })
+    .refine(
+      (config) =>
+        config.cooldown_interval === undefined ||
+        config.max_cooldown_interval === undefined ||
+        config.max_cooldown_interval >= config.cooldown_interval,
+      { path: ['max_cooldown_interval'], message: '`max_cooldown_interval` must be at least `cooldown_interval`' },
+    ),
+);
 
 export type CircuitBreakerConfig = z.infer<typeof circuitBreakerConfigSchema>;
 

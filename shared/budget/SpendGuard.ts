@@ -9,6 +9,8 @@ import type { LedgerCounter, LedgerItem, ReserveOutcome, SpendLedger } from './S
 import type { BudgetLogger, BudgetMetrics } from './types';
 import { normalizeGatewayUsage, totalTokens } from './usage';
 import { budgetWindows, type BudgetWindows } from './windows';
+import { STORES } from '../telemetry/metricNames';
+import { recordStoreUnavailable, type StoreMetrics } from '../telemetry/storeUnavailable';
 
 export interface SpendGuardOptions {
   ledger: SpendLedger;
@@ -208,6 +210,8 @@ export class SpendGuard {
       if (policy.budget_fail_open === true) {
         // Availability over money, as the tenant chose: what could not be held is not recorded either,
         // rather than adding a second slow write to a store that just failed.
+        // Counted here: the request succeeds, so no error code tells the request metrics.
+        if (this.options.metrics?.singleMetric) recordStoreUnavailable(this.options.metrics as StoreMetrics, STORES.SPEND);
         this.options.logger.warn('budget store unavailable; serving the request uncapped (budget_fail_open)', {
           tenant,
           ...describeError(unreachable[0]),

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { BudgetLogger } from './types';
 
 /** USD per million tokens for each usage bucket, plus the model's output ceiling. */
@@ -19,7 +19,8 @@ export interface ModelPrice {
  */
 export const DEFAULT_MAX_OUTPUT_TOKENS = 4_096;
 
-const usdPerMillion = z.number().min(0).max(100_000);
+// Built on first use, as every config schema: building zod schemas at import costs cold-start CPU.
+const usdPerMillion = () => z.number().min(0).max(100_000);
 
 /**
  * The top-level `prices` config: `{"<model>": {"input": 3, "output": 15, "cache_read": 0.3,
@@ -28,15 +29,17 @@ const usdPerMillion = z.number().min(0).max(100_000);
  * 1.25 × `input`, Anthropic's 5-minute cache write (state 2 × for 1-hour caches);
  * `max_output_tokens` defaults to the built-in entry's, else {@link DEFAULT_MAX_OUTPUT_TOKENS}.
  */
-export const pricesSchema = z.record(
-  z.string().min(1),
-  z.strictObject({
-    input: usdPerMillion,
-    output: usdPerMillion,
-    cache_read: usdPerMillion.optional(),
-    cache_write: usdPerMillion.optional(),
-    max_output_tokens: z.number().int().positive().optional(),
-  }),
+export const pricesSchema = z.lazy(() =>
+  z.record(
+    z.string().min(1),
+    z.strictObject({
+      input: usdPerMillion(),
+      output: usdPerMillion(),
+      cache_read: usdPerMillion().optional(),
+      cache_write: usdPerMillion().optional(),
+      max_output_tokens: z.number().int().positive().optional(),
+    }),
+  ),
 );
 export type PricesConfig = z.infer<typeof pricesSchema>;
 

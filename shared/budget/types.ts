@@ -1,3 +1,5 @@
+import type { StoreMetrics } from '../telemetry/storeUnavailable';
+
 /**
  * The slices of Powertools' Logger and Metrics the budget code uses, so tests pass recording
  * doubles and the Lambda passes the real ones (both satisfy these shapes).
@@ -8,6 +10,6 @@ export interface BudgetLogger {
   error(message: string, attributes: Record<string, unknown>): void;
 }
 
-export interface BudgetMetrics {
+export interface BudgetMetrics extends Partial<StoreMetrics> {
   addMetric(name: string, unit: 'Count', value: number): unknown;
 }

@@ -2,6 +2,8 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Clock } from '../resilience/clock';
 import { appConfigLocationFromEnv } from './appConfigEnv';
 import { AppConfigSource } from './appConfigSource';
+import { bedrockGrantFromEnv } from './bedrockGrant';
+import { REFUSE_INSECURE_CONFIG_ENV } from './insecureConfigFindings';
 
 /**
  * An {@link AppConfigSource} reading through Powertools Parameters' AppConfigProvider when the
@@ -14,7 +16,8 @@ export async function appConfigSourceFromEnv(options: {
   logger: Pick<Logger, 'info' | 'warn' | 'error'>;
   env?: NodeJS.ProcessEnv;
 }): Promise<AppConfigSource | undefined> {
-  const location = appConfigLocationFromEnv(options.env);
+  const env = options.env ?? process.env;
+  const location = appConfigLocationFromEnv(env);
   if (!location) return undefined;
   const { AppConfigProvider } = await import('@aws-lambda-powertools/parameters/appconfig');
   const provider = new AppConfigProvider({ application: location.application, environment: location.environment });
@@ -27,5 +30,9 @@ export async function appConfigSourceFromEnv(options: {
     fallbackPath: options.fallbackPath,
     clock: options.clock,
     logger: options.logger,
+    // The stack's word on what this stage accepts and what IAM allows (lib/GatewayStack.ts).
+    refuseInsecure: env[REFUSE_INSECURE_CONFIG_ENV] === 'true',
+    bedrockGrant: bedrockGrantFromEnv(env),
+    defaultRegion: env.AWS_REGION,
   });
 }

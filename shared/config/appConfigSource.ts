@@ -1,6 +1,8 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Clock } from '../resilience/clock';
+import { ungrantedBedrockModels, type BedrockGrant } from './bedrockGrant';
 import { compileConfig, loadConfigFile, type CompiledConfig } from './compileConfig';
+import { insecureConfigFindings } from './insecureConfigFindings';
 
 /**
  * What {@link AppConfigSource} needs of Powertools' `AppConfigProvider`: the profile's current
@@ -24,6 +26,29 @@ export interface AppConfigSourceOptions {
   readonly maxAgeSeconds?: number;
   readonly clock: Pick<Clock, 'now'>;
   readonly logger: Pick<Logger, 'info' | 'warn' | 'error'>;
+  /**
+   * Refuse a fetched config with simulated providers or plain tenant keys
+   * ({@link insecureConfigFindings}), as synth refuses such a bundled file: a production
+   * stage's functions, told by the stack (unless it was deployed with allowInsecureConfig).
+   * @default false
+   */
+  readonly refuseInsecure?: boolean;
+  /**
+   * What the stack granted on Bedrock: a fetched config naming another model is taken up (its
+   * other routes work) with a warning naming the model, whose calls Bedrock will refuse.
+   * @default undefined — not checked
+   */
+  readonly bedrockGrant?: BedrockGrant;
+  /** The region a Bedrock provider without one calls. @default undefined — 'the function region' in messages */
+  readonly defaultRegion?: string;
+}
+
+/** A fetched config that compiles but that this function must not serve with. */
+class RefusedConfigError extends Error {
+  override readonly name = 'RefusedConfigError';
+  constructor(readonly findings: readonly string[]) {
+    super(`not fit for a production stage: ${findings.join('; ')}`);
+  }
 }
 
 /** Where the config in use came from. */
@@ -77,9 +102,15 @@ export class AppConfigSource {
     try {
       const content = await this.#fetch();
       this.#lastContent = content;
-      this.#snapshot = { config: compileConfig(parseJson(content), 'AppConfig'), origin: 'appconfig', version: 1 };
+      this.#snapshot = { config: this.#accept(content), origin: 'appconfig', version: 1 };
       logger.info('config loaded from AppConfig', { configOrigin: 'appconfig' });
     } catch (error) {
+      if (error instanceof RefusedConfigError) {
+        // The bundled file passed the same rule at synth.
+        logger.error('AppConfig delivered a config refused in production; using the bundled config', { findings: error.findings, fallbackPath });
+        this.#snapshot = { config: await loadConfigFile(fallbackPath), origin: 'bundled', version: 1 };
+        return this.#snapshot;
+      }
       // The bundled file is the config the stack was deployed with: serving on it beats failing every request.
       logger.error('AppConfig config unavailable at cold start; using the bundled config', { error: describe(error), fallbackPath });
       this.#snapshot = { config: await loadConfigFile(fallbackPath), origin: 'bundled', version: 1 };
@@ -100,17 +131,46 @@ export class AppConfigSource {
     if (content === this.#lastContent) return snapshot;
     this.#lastContent = content;
     try {
-      const config = compileConfig(parseJson(content), 'AppConfig');
+      const config = this.#accept(content);
       this.#snapshot = { config, origin: 'appconfig', version: snapshot.version + 1 };
       logger.info('new config from AppConfig taken up', { configVersion: this.#snapshot.version });
       return this.#snapshot;
     } catch (error) {
+      if (error instanceof RefusedConfigError) {
+        logger.error('AppConfig delivered a config refused in production; keeping the config in use', {
+          findings: error.findings,
+          configVersion: snapshot.version,
+        });
+        return snapshot;
+      }
       logger.error('AppConfig delivered a config that does not compile; keeping the config in use', {
         error: describe(error),
         configVersion: snapshot.version,
       });
       return snapshot;
     }
+  }
+
+  /**
+   * The content compiled and held to this function's rules: refused (RefusedConfigError) when
+   * insecure in production; taken with a warning when it names Bedrock models the stack did
+   * not grant (IAM was set at deploy; the function cannot widen it, and other routes still work).
+   */
+  #accept(content: string): CompiledConfig {
+    const { refuseInsecure, bedrockGrant, defaultRegion, logger } = this.#options;
+    const raw = parseJson(content);
+    const config = compileConfig(raw, 'AppConfig');
+    if (refuseInsecure === true) {
+      const findings = insecureConfigFindings(raw, config);
+      if (findings.length > 0) throw new RefusedConfigError(findings);
+    }
+    const ungranted = bedrockGrant ? ungrantedBedrockModels(config, bedrockGrant, defaultRegion) : [];
+    if (ungranted.length > 0) {
+      logger.warn('AppConfig config names Bedrock models this function is not granted: Bedrock will refuse them (AccessDenied) until the stack is deployed with a config naming them', {
+        ungrantedBedrockModels: ungranted,
+      });
+    }
+    return config;
   }
 
   async #fetch(): Promise<string> {

@@ -1,3 +1,12 @@
-export { compileConfig, loadConfigFile, DEFAULT_RETRY, type CompiledConfig, type Settings, type TenantConfig } from './compileConfig';
+export {
+  compileConfig,
+  compileValidatedConfig,
+  loadConfigFile,
+  validateConfig,
+  DEFAULT_RETRY,
+  type CompiledConfig,
+  type Settings,
+  type TenantConfig,
+} from './compileConfig';
 export { ConfigError, formatPath, isConfigError, type ConfigIssue } from './ConfigError';
 export * from './schema';

@@ -8,6 +8,8 @@ import type { PriceTable } from '../budget/prices';
 import type { Reservation } from '../budget/SpendGuard';
 import { normalizeGatewayUsage, totalTokens } from '../budget/usage';
 import { cacheKey } from '../cache/cacheKey';
+import type { CompletionFacts } from '../telemetry/requestMetrics';
+import { targetDimensionOf } from '../telemetry/requestDimensions';
 import type { CompiledConfig } from '../config';
 import type { RateLimitPermit } from '../ratelimit/FleetRateLimiter';
 import { GatewayError, isGatewayError } from '../errors';
@@ -44,6 +46,8 @@ export interface CompletionRequest {
   deadline: Deadline;
   /** For the per-end-user token cap: `x-breakwater-user`, else the body's `user`. */
   endUser?: string;
+  /** Called with what the audit line says when the completion settles: the request's metrics. */
+  onSettled?: (facts: CompletionFacts) => void;
 }
 
 export interface CompletionOutcome {
@@ -166,7 +170,7 @@ export class CompletionService {
     ]);
     const costUsd = settled?.costUsd ?? (usage ? costOf(usage, this.deps.prices.priceOf(result.model)) : 0);
 
-    this.audit(request, { status: 200, result, costUsd, latencyMs: clock.now() - started, cache: cache ? 'MISS' : undefined });
+    this.audit(request, { status: 200, result, costUsd, tokens: usage ? totalTokens(usage) : undefined, latencyMs: clock.now() - started, cache: cache ? 'MISS' : undefined });
     return {
       body: result.body,
       headers: {
@@ -406,6 +410,7 @@ export class CompletionService {
       status: outcome.status,
       result: outcome.current,
       costUsd,
+      tokens: usage.total_tokens,
       latencyMs: clock.now() - outcome.started,
       cache: cache ? 'MISS' : undefined,
       error: outcome.error,
@@ -537,6 +542,7 @@ export class CompletionService {
       latencyMs: number;
       result?: RouteResult<unknown>;
       costUsd?: number;
+      tokens?: number;
       cache?: string;
       error?: string;
       streamed?: boolean;
@@ -561,6 +567,14 @@ export class CompletionService {
       ...(outcome.streamed ? { stream: true } : {}),
       ...(outcome.recoveredFrom ? { recovered_from: outcome.recoveredFrom } : {}),
       latency_ms: Math.round(outcome.latencyMs),
+    });
+    request.onSettled?.({
+      tenant: request.principal.tenant.name,
+      ...(result ? { target: targetDimensionOf(result.target), attempts: result.upstreamCalls, fallbackIndex: result.fallbackIndex } : {}),
+      cache: outcome.cache,
+      costUsd: outcome.costUsd,
+      tokens: outcome.tokens,
+      errorCode: outcome.error,
     });
   }
 }

@@ -1,6 +1,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
+import { finished, type Readable } from 'node:stream';
 import { chatRoutes } from '../api/chat/routes';
 import type { GatewayResponse } from '../api/chat/sseResponse';
 import type { CompletionCall, GatewayEngine } from '../api/GatewayEngine';
@@ -30,6 +31,8 @@ import { defaultSecretRedactor, registeringSecretSource, type SecretRedactor } f
 import { Deadline, requestBudgetMs, RetryBudgets } from '../resilience';
 import { leaves, type AttemptObserver, type RouteNode, type TargetNode } from '../routing';
 import { toolRoutes } from '../api/tools/routes';
+import type { CompletionFacts, RequestMetrics } from '../telemetry/requestMetrics';
+import { throttleCountingObserver } from '../telemetry/throttleObserver';
 import { Approvals } from '../tools/approvals';
 import { ToolProxy } from '../tools/ToolProxy';
 import { Authenticator } from './authenticate';
@@ -48,6 +51,8 @@ export interface GatewayAppDeps extends ProviderDeps {
   logger: Logger;
   metrics?: Pick<Metrics, 'addMetric'>;
   observer?: AttemptObserver;
+  /** Per-request metrics (EMF): see shared/telemetry/requestMetrics.ts. @default none recorded */
+  requestMetrics?: RequestMetrics;
   services?: GatewayServices;
   /** Fed every credential read and config-file key; cuts them out of upstream answers. @default defaultSecretRedactor */
   redactor?: SecretRedactor;
@@ -102,7 +107,8 @@ export class GatewayApp implements GatewayEngine {
         windowMs: budget.window_ms,
       }),
       adapterFor: (target) => this.adapterFor(target),
-      observer: deps.observer,
+      // Upstream 429s counted on the invocation's metrics, around the tracing observer.
+      observer: deps.metrics ? throttleCountingObserver(deps.metrics, deps.observer) : deps.observer,
     });
     this.approvals =
       this.services.approvalStore &&
@@ -150,8 +156,11 @@ export class GatewayApp implements GatewayEngine {
   handle = async (event: APIGatewayProxyEvent, context: Context): Promise<GatewayResponse> => {
     const requestId = event.requestContext?.requestId ?? context.awsRequestId;
     const started = this.deps.clock.now();
-    const observe = (outcome: Parameters<typeof requestSample>[0]) => {
-      if (!isOperatorPath(event.path)) this.recentRequests.record(requestSample(outcome, this.deps.clock.now() - started));
+    const observe = (outcome: { response: GatewayResponse } | { error: unknown }) => {
+      if (isOperatorPath(event.path)) return;
+      const sample = requestSample(outcome, this.deps.clock.now() - started);
+      this.recentRequests.record(sample);
+      this.recordMetrics(event, sample, 'response' in outcome ? outcome.response.body : undefined, started);
     };
     try {
       const { handler, params } = this.router.route(event.httpMethod, event.path);
@@ -163,6 +172,22 @@ export class GatewayApp implements GatewayEngine {
       throw error;
     }
   };
+
+  /**
+   * A buffered answer's metrics now; a stream's when its body ends (or the client leaves), with
+   * the time to its head as the time to first byte: the route walk returns a stream only once
+   * its first content event is in hand.
+   */
+  private recordMetrics(event: APIGatewayProxyEvent, sample: { status: number; errorCode?: string; latencyMs: number }, body: unknown, started: number): void {
+    const metrics = this.deps.requestMetrics;
+    if (!metrics) return;
+    const facts = { path: event.path, status: sample.status, errorCode: sample.errorCode };
+    if (body === undefined || typeof body === 'string') {
+      metrics.record(event, { ...facts, latencyMs: sample.latencyMs });
+      return;
+    }
+    finished(body as Readable, () => metrics.record(event, { ...facts, latencyMs: this.deps.clock.now() - started, timeToFirstByteMs: sample.latencyMs }));
+  }
 
   /**
    * The MCP door's engine, built on its first request: most containers never serve one, and the
@@ -207,7 +232,8 @@ export class GatewayApp implements GatewayEngine {
     await refuseLoop(this.services.loopGuard, principal, body, deadline);
 
     const idempotencyKey = parseIdempotencyKey(event.headers[BREAKWATER_HEADERS.IDEMPOTENCY_KEY]);
-    const completionRequest = () => ({ principal, routeName, operation, body, deadline, endUser: endUserOf(body, event.headers) });
+    const onSettled = this.deps.requestMetrics && ((facts: CompletionFacts) => this.deps.requestMetrics!.noteCompletion(event, facts));
+    const completionRequest = () => ({ principal, routeName, operation, body, deadline, endUser: endUserOf(body, event.headers), onSettled });
     const { idempotency } = this.services;
     const idempotent =
       idempotencyKey && idempotency

@@ -1,5 +1,4 @@
-import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
-import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import type { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
@@ -96,6 +95,18 @@ class NotStoredSignal extends Error {
 type Outcome<T> = { kind: 'not_run' } | { kind: 'returned'; value: T } | { kind: 'threw'; error: unknown };
 
 /**
+ * Powertools' idempotency utility and its JMESPath engine, imported on the first request that
+ * carries an Idempotency-Key rather than at every cold start (`npm run bench:cold`).
+ */
+async function loadPowertools() {
+  const [{ IdempotencyConfig, makeIdempotent }, { DynamoDBPersistenceLayer }] = await Promise.all([
+    import('@aws-lambda-powertools/idempotency'),
+    import('@aws-lambda-powertools/idempotency/dynamodb'),
+  ]);
+  return { IdempotencyConfig, makeIdempotent, DynamoDBPersistenceLayer };
+}
+
+/**
  * Runs a request at most once per (tenant, Idempotency-Key), on Powertools' idempotency
  * utility: one conditional PutItem claims the key (so N concurrent duplicates run it once),
  * the response is stored as a JSON string, a throw deletes the claim so the client may retry.
@@ -108,18 +119,15 @@ type Outcome<T> = { kind: 'not_run' } | { kind: 'returned'; value: T } | { kind:
  * Times are Powertools' own (`Date.now()`), so no clock is injected here.
  */
 export class IdempotentExecutor {
-  private readonly persistence: DynamoDBPersistenceLayer;
+  private powertools?: Promise<Awaited<ReturnType<typeof loadPowertools>> & { persistence: DynamoDBPersistenceLayer }>;
+  private readonly options: IdempotentExecutorOptions;
   private readonly expiresAfterSeconds: number;
   private readonly fallbackContext: Context;
   private readonly retryAfter: string;
   private readonly logger: IdempotentExecutorOptions['logger'];
 
   constructor(options: IdempotentExecutorOptions) {
-    this.persistence = new DynamoDBPersistenceLayer({
-      tableName: options.tableName,
-      awsSdkV3Client: options.client,
-      keyAttr: 'id',
-    });
+    this.options = options;
     this.expiresAfterSeconds = options.expiresAfterSeconds ?? 86_400;
     const inProgressMs = (options.inProgressExpirySeconds ?? 60) * 1000;
     // Powertools sets no in-progress expiry at all without a context, which would lock a key
@@ -129,7 +137,21 @@ export class IdempotentExecutor {
     this.logger = options.logger;
   }
 
+  /** Loaded once, on first use; the persistence layer is built with it. */
+  private loadPowertools() {
+    this.powertools ??= loadPowertools().then((powertools) => ({
+      ...powertools,
+      persistence: new powertools.DynamoDBPersistenceLayer({
+        tableName: this.options.tableName,
+        awsSdkV3Client: this.options.client,
+        keyAttr: 'id',
+      }),
+    }));
+    return this.powertools;
+  }
+
   async run<T>(input: IdempotentRunInput<T>): Promise<IdempotentResult<T>> {
+    const { IdempotencyConfig, makeIdempotent, persistence } = await this.loadPowertools();
     const storable = input.storable ?? isReplayableResponse;
     // A config per call: it carries the call's Lambda context, and calls may overlap.
     const config = new IdempotencyConfig({
@@ -164,7 +186,7 @@ export class IdempotentExecutor {
         if (Buffer.byteLength(serialized) > MAX_STORED_RESPONSE_BYTES) throw new NotStoredSignal('too_large');
         return serialized;
       },
-      { persistenceStore: this.persistence, config, keyPrefix: IDEMPOTENCY_KEY_PREFIX },
+      { persistenceStore: persistence, config, keyPrefix: IDEMPOTENCY_KEY_PREFIX },
     );
 
     let stored: unknown;

@@ -14,8 +14,9 @@ export const bodySizeLimit = (options: BodySizeLimitOptions = {}): MiddlewareObj
     before: (request) => {
       const { body, isBase64Encoded } = request.event;
       if (typeof body !== 'string') return;
-      // Base64 inflates by 4/3; measure the decoded size without decoding.
-      const bytes = isBase64Encoded ? Math.floor((body.length * 3) / 4) : Buffer.byteLength(body);
+      // Base64 (API Gateway's binary media types) inflates by 4/3: count the decoded bytes,
+      // padding excluded, without decoding.
+      const bytes = Buffer.byteLength(body, isBase64Encoded ? 'base64' : 'utf8');
       if (bytes > maxBytes) {
         throw new GatewayError('payload_too_large', `the request body is ${bytes} bytes; the limit is ${maxBytes}`);
       }

@@ -50,8 +50,10 @@ export const jsonDepthLimit = (options: JsonDepthLimitOptions = {}): MiddlewareO
   return {
     before: (request) => {
       const { body, isBase64Encoded } = request.event;
-      if (typeof body !== 'string' || isBase64Encoded) return;
-      if (textNestsDeeperThan(body, maxDepth)) {
+      if (typeof body !== 'string') return;
+      // A binary media type (API Gateway's base64) is still parsed as JSON by the doors: scan it decoded.
+      const text = isBase64Encoded ? Buffer.from(body, 'base64').toString('utf8') : body;
+      if (textNestsDeeperThan(text, maxDepth)) {
         throw new GatewayError('invalid_request', `the request body nests deeper than ${maxDepth} levels`);
       }
     },

@@ -1,4 +1,5 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
+import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
 import { RedeliveryError, type Redelivery } from '../queue/redelivery';
@@ -8,6 +9,10 @@ import type { Task, TaskRef } from './Task';
 import type { TaskMessage } from './TaskQueue';
 import type { TaskSettlement, TaskStore } from './TaskStore';
 import { FINISHED_STATUSES } from './taskStatus';
+import { isGatewayError } from '../errors/GatewayError';
+import { STORES, TASK_METRICS } from '../telemetry/metricNames';
+import { storeOfErrorCode } from '../telemetry/requestDimensions';
+import { recordStoreUnavailable } from '../telemetry/storeUnavailable';
 
 /** What running a task returns: the chat completion body and, when known, its cost. */
 export interface TaskExecution {
@@ -66,6 +71,8 @@ export interface TaskRunnerOptions {
   leaseMarginMs?: number;
   /** Called after a task reaches succeeded, failed or dead_lettered (callbacks); errors are logged. */
   onFinished?: (task: Task) => Promise<void>;
+  /** TasksCompleted, TasksFailed, DeadLetterMoves and StoreUnavailable. @default none recorded */
+  metrics?: Pick<Metrics, 'addMetric' | 'singleMetric'>;
 }
 
 /**
@@ -108,6 +115,25 @@ export class TaskRunner {
     this.leaseMarginMs = options.leaseMarginMs ?? 2_000;
   }
 
+  /** A task store call that threw: the store was unreachable (a lost race is a result, not a throw). */
+  private async countingUnavailable<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      if (this.options.metrics) recordStoreUnavailable(this.options.metrics, STORES.TASKS);
+      throw error;
+    }
+  }
+
+  /** A final status is counted once, by the delivery that wrote it; a dead-lettered task is also a DLQ move. */
+  private countSettlement(status: TaskSettlement['status']): void {
+    const { metrics } = this.options;
+    if (!metrics) return;
+    if (status === 'succeeded') metrics.addMetric(TASK_METRICS.COMPLETED, MetricUnit.Count, 1);
+    if (status === 'failed' || status === 'dead_lettered') metrics.addMetric(TASK_METRICS.FAILED, MetricUnit.Count, 1);
+    if (status === 'dead_lettered') metrics.addMetric(TASK_METRICS.DEAD_LETTER_MOVES, MetricUnit.Count, 1);
+  }
+
   async run(delivery: TaskDelivery): Promise<TaskOutcome> {
     const { store, clock, logger } = this.options;
     const ref: TaskRef = { tenant: delivery.message.tenant, id: delivery.message.taskId };
@@ -117,7 +143,7 @@ export class TaskRunner {
     const now = clock.now();
     const owner = `${delivery.lambdaContext.awsRequestId}/${delivery.messageId}/${randomUUID()}`;
     const leaseUntil = now + delivery.lambdaContext.getRemainingTimeInMillis() + this.leaseMarginMs;
-    const claimed = await store.claim(ref, { owner, at: now, leaseUntil });
+    const claimed = await this.countingUnavailable(() => store.claim(ref, { owner, at: now, leaseUntil }));
     if (!claimed) return this.afterLostRace(ref, log);
     logger.debug('task claimed', { ...log, attempt: claimed.attempts });
 
@@ -127,6 +153,9 @@ export class TaskRunner {
       const execution = await this.options.execute(claimed, { lambdaContext: delivery.lambdaContext, receiveCount: delivery.receiveCount });
       settlement = this.successSettlement(execution);
     } catch (error) {
+      // The engine's own stores (spend, idempotency) failing the task: counted as the gateway counts them.
+      const unreachable = isGatewayError(error) ? storeOfErrorCode(error.code) : undefined;
+      if (unreachable && this.options.metrics) recordStoreUnavailable(this.options.metrics, unreachable);
       const at = clock.now();
       const plan = planFailure(error, {
         receiveCount: delivery.receiveCount,
@@ -151,7 +180,7 @@ export class TaskRunner {
       }
     }
 
-    if (!(await this.settleDurably(ref, owner, settlement, delivery.lambdaContext, log))) {
+    if (!(await this.countingUnavailable(() => this.settleDurably(ref, owner, settlement, delivery.lambdaContext, log)))) {
       // Our lease ran out and another delivery took the task over: its result is the one kept.
       logger.error('claim lost before the result was written; the lease was shorter than the run', log);
       return this.afterLostRace(ref, log);
@@ -163,6 +192,7 @@ export class TaskRunner {
       ...(redelivery ? { redelivery: redelivery.kind } : {}),
     });
 
+    this.countSettlement(settlement.status);
     if (settlement.status !== 'queued') await this.notifyFinished(ref, log);
     if (redelivery) throw new RedeliveryError(`task ${settlement.status === 'queued' ? 'will be retried' : settlement.status}`, redelivery);
     return settlement.status === 'succeeded' ? TASK_OUTCOMES.SUCCEEDED : TASK_OUTCOMES.FAILED;

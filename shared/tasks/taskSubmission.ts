@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { GatewayError } from '../errors';
 import { chatCompletionRequestSchema } from '../gateway/requestSchemas';
 import { validateBody } from '../gateway/validateBody';

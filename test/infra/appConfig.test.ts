@@ -3,17 +3,20 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
-import { AwsSolutionsChecks } from 'cdk-nag';
+import { Template } from 'aws-cdk-lib/assertions';
 import { APPCONFIG_PROFILE_NAME, configJsonSchema } from '../../lib/AppConfigDelivery.js';
 import { addBreakwaterStage } from '../../lib/BreakwaterStage.js';
 import { stageFor } from '../../lib/stage.js';
 import { APPCONFIG_ENV } from '../../shared/config/appConfigEnv.js';
+import { BEDROCK_GRANT_ENV } from '../../shared/config/bedrockGrant.js';
+import { REFUSE_INSECURE_CONFIG_ENV } from '../../shared/config/insecureConfigFindings.js';
 import {
   actionsOnResource,
   cdkJsonContext,
   environmentOf,
   gatewayFunction,
   gatewayRoleId,
+  nagFindings,
   onlyResource,
   resourcesOfType,
   synth,
@@ -124,9 +127,57 @@ describe('AppConfig config delivery', () => {
     }
   });
 
+  it("outputs the ids the deploy guide's push of a new version uses: application, environment, profile, the stack's strategy", () => {
+    const { json } = synthWithAppConfig();
+    const outputs = (json as { Outputs?: Record<string, { Value: unknown }> }).Outputs ?? {};
+    for (const [output, type] of [
+      ['AppConfigApplicationId', 'AWS::AppConfig::Application'],
+      ['AppConfigEnvironmentId', 'AWS::AppConfig::Environment'],
+      ['AppConfigProfileId', 'AWS::AppConfig::ConfigurationProfile'],
+      ['AppConfigDeploymentStrategyId', 'AWS::AppConfig::DeploymentStrategy'],
+    ] as const) {
+      const [id] = onlyResource(json, type);
+      assert.deepEqual(outputs[output]?.Value, { Ref: id }, output);
+    }
+  });
+
   it('fails synth on a config the functions would refuse, before any deployment', () => {
     const unknownProvider = { ...VALID_CONFIG, routes: { default: { strategy: { mode: 'single' }, targets: [{ provider: 'nope' }] } } };
     assert.throws(() => synthWithAppConfig('unknown-provider.json', unknownProvider), /nope/);
+  });
+
+  describe('what a version pushed later is held to', () => {
+    const BEDROCK_CONFIG = {
+      providers: { aws: { type: 'bedrock', region: 'eu-west-1' } },
+      routes: { default: { strategy: { mode: 'single' }, targets: [{ provider: 'aws', override_params: { model: 'amazon.nova-lite-v1:0' } }] } },
+      tenants: { acme: { route: 'default' } },
+    };
+    function functionEnvs(stage: string, options: { allowInsecureConfig?: boolean; appConfig?: boolean; config?: unknown } = {}) {
+      const app = new App({ context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] }, outdir: mkdtempSync(join(scratch.dir, 'cdk.out-')) });
+      const { gateway } = addBreakwaterStage(app, {
+        stage: stageFor(stage),
+        configPath: writeConfig(scratch, `guard-${stage}-${options.allowInsecureConfig ?? false}.json`, options.config ?? VALID_CONFIG),
+        allowInsecureConfig: options.allowInsecureConfig,
+        gateway: { entry: scratch.entry, workerEntry: scratch.workerEntry, appConfig: options.appConfig ?? true },
+      });
+      const json = Template.fromStack(gateway).toJSON() as CfnTemplate;
+      return [gatewayFunction(json)[1], workerFunction(json)[1]].map(environmentOf);
+    }
+
+    it('tells both functions of a production stage to refuse insecure versions', () => {
+      for (const env of functionEnvs('prod')) assert.equal(env[REFUSE_INSECURE_CONFIG_ENV], 'true');
+    });
+
+    it('does not in dev, with allowInsecureConfig, or without AppConfig', () => {
+      for (const env of [...functionEnvs('dev'), ...functionEnvs('prod', { allowInsecureConfig: true }), ...functionEnvs('prod', { appConfig: false })]) {
+        assert.equal(env[REFUSE_INSECURE_CONFIG_ENV], undefined);
+      }
+    });
+
+    it('tells both functions which Bedrock models IAM allows them', () => {
+      for (const env of functionEnvs('dev', { config: BEDROCK_CONFIG })) assert.equal(env[BEDROCK_GRANT_ENV], 'amazon.nova-lite-v1:0@eu-west-1');
+      for (const env of functionEnvs('dev')) assert.equal(env[BEDROCK_GRANT_ENV], 'none');
+    });
   });
 
   it('adds no unacknowledged cdk-nag finding', () => {
@@ -136,10 +187,6 @@ describe('AppConfig config delivery', () => {
       configPath: writeConfig(scratch, 'nag.json', VALID_CONFIG),
       gateway: { entry: scratch.entry, workerEntry: scratch.workerEntry, appConfig: true },
     });
-    const report = new AwsSolutionsChecks(app).validateScope(app);
-    const findings = report.violations.flatMap((v) =>
-      v.violatingResources.map((r) => `${v.ruleName} @ ${(r as { constructPath?: string }).constructPath ?? r.resourceLogicalId}`),
-    );
-    assert.deepEqual(findings, []);
+    assert.deepEqual(nagFindings(app), []);
   });
 });

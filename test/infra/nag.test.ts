@@ -4,21 +4,12 @@ import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { App, Stack, Validations, type Environment } from 'aws-cdk-lib';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
-import { AwsSolutionsChecks } from 'cdk-nag';
-import type { IConstruct } from 'constructs';
+import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { addBreakwaterStage } from '../../lib/BreakwaterStage.js';
 import { stageFor } from '../../lib/stage.js';
-import { cdkJsonContext, useScratch, writeConfig } from './synthStack.js';
+import { cdkJsonContext, nagFindings as findings, nagPacks, useScratch, writeConfig } from './synthStack.js';
 
 const scratch = useScratch();
-
-/** Every unacknowledged AwsSolutions finding in `scope`, as "rule @ construct path". */
-function findings(scope: IConstruct): string[] {
-  const report = new AwsSolutionsChecks(scope).validateScope(scope);
-  return report.violations.flatMap((v) =>
-    v.violatingResources.map((r) => `${v.ruleName} @ ${(r as { constructPath?: string }).constructPath ?? r.resourceLogicalId}`),
-  );
-}
 
 function stageApp(stage: string, configPath?: string, env?: Environment): App {
   const app = new App({
@@ -47,7 +38,7 @@ const EVERYTHING_CONFIG = {
   tenants: { acme: { route: 'default' }, globex: { route: 'default' } },
 };
 
-describe('cdk-nag (AwsSolutions)', () => {
+describe('cdk-nag (AwsSolutions and Serverless)', () => {
   for (const stage of ['dev', 'prod']) {
     it(`finds nothing unacknowledged in the ${stage} stage with the repo config`, () => {
       assert.deepEqual(findings(stageApp(stage)), []);
@@ -80,7 +71,7 @@ describe('cdk-nag (AwsSolutions)', () => {
   for (const env of [undefined, { account: '123456789012', region: 'eu-west-1' }]) {
     it(`passes a whole synth of the prod stage ${env ? 'with' : 'without'} a known account and region`, () => {
       const app = stageApp('prod', writeConfig(scratch, `everything-${env ? 'env' : 'agnostic'}.json`, EVERYTHING_CONFIG), env);
-      Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+      Validations.of(app).addPlugins(...nagPacks(app));
       assert.doesNotThrow(() => app.synth());
     });
   }
@@ -92,8 +83,9 @@ describe('cdk-nag (AwsSolutions)', () => {
       .flatMap((c) => c.node.metadata.filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY))
       .flatMap((m) => Object.entries(m.data as Record<string, unknown>));
     assert.ok(acknowledgements.length > 5, `${acknowledgements.length} acknowledgements`);
+    assert.ok(acknowledgements.some(([id]) => id.includes('Serverless-')), 'the Serverless pack is acknowledged too');
     for (const [id, value] of acknowledgements) {
-      assert.match(id, /AwsSolutions-/);
+      assert.match(id, /(AwsSolutions|Serverless)-/);
       assert.ok(JSON.stringify(value).length > 60, `${id}: a reason, not a shrug: ${JSON.stringify(value)}`);
     }
   });
@@ -102,8 +94,12 @@ describe('cdk-nag (AwsSolutions)', () => {
     const app = new App({ outdir: mkdtempSync(join(scratch.dir, 'cdk.out-')) });
     const stack = new Stack(app, 'Unreviewed');
     new Secret(stack, 'Plain');
-    assert.ok(findings(app).some((f) => f.startsWith('AwsSolutions-SMG4')), findings(app).join('\n'));
-    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    // A queue with no dead-letter queue: a Serverless-pack finding (AwsSolutions has no such rule).
+    new Queue(stack, 'NoRedrive', { enforceSSL: true });
+    const unacknowledged = findings(app);
+    assert.ok(unacknowledged.some((f) => f.startsWith('AwsSolutions-SMG4')), unacknowledged.join('\n'));
+    assert.ok(unacknowledged.some((f) => f.startsWith('Serverless-SQSRedrivePolicy @ Unreviewed/NoRedrive')), unacknowledged.join('\n'));
+    Validations.of(app).addPlugins(...nagPacks(app));
     assert.throws(() => app.synth(), /Validation failed/);
   });
 });

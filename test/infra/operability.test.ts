@@ -32,6 +32,13 @@ function alarm(name: string, json: CfnTemplate = stack.json): Record<string, unk
   return found.Properties ?? {};
 }
 
+/** A dashboard body (an Fn::Join of text and references) as text, each reference as `REF`. */
+function joinedText(body: unknown): string {
+  if (typeof body === 'string') return body;
+  const [, parts] = (body as { 'Fn::Join': [string, unknown[]] })['Fn::Join'];
+  return parts.map((part) => (typeof part === 'string' ? part : 'REF')).join('');
+}
+
 const topicId = () => (stack.json.Outputs?.[OUTPUTS.ALARM_TOPIC_ARN]?.Value as { Ref: string }).Ref;
 
 describe('SLO alarms', () => {
@@ -92,11 +99,67 @@ describe('SLO alarms', () => {
     }
   });
 
+  type MathMetric = { Id: string; Expression?: string; MetricStat?: { Metric: { MetricName: string; Namespace: string; Dimensions: Array<{ Name: string; Value: string }> }; Period: number; Stat: string } };
+  /** An alarm on the functions' own metrics: its expression and the `name:service` pairs it sums. */
+  function engineAlarm(name: string, json: CfnTemplate = stack.json) {
+    const a = alarm(name, json);
+    const metrics = a['Metrics'] as MathMetric[];
+    const expression = metrics.find((m) => m.Expression)!.Expression!;
+    const summed = metrics
+      .filter((m) => m.MetricStat)
+      .map((m) => {
+        const { Metric, Period, Stat } = m.MetricStat!;
+        assert.equal(Period, 300, name);
+        assert.equal(Stat, 'Sum', name);
+        assert.equal(Metric.Namespace, 'Breakwater', name);
+        return `${Metric.MetricName}:${Metric.Dimensions.map((d) => `${d.Name}=${d.Value}`).join(',')}`;
+      })
+      .sort();
+    return { a, expression, summed, ids: metrics.filter((m) => m.MetricStat).map((m) => m.Id) };
+  }
+  const bothServices = (metricName: string) => [`${metricName}:service=breakwater-gateway`, `${metricName}:service=breakwater-worker`];
+
+  it('80% budget events: any BudgetAlert80 from the gateway or the worker', () => {
+    const { a, expression, summed, ids } = engineAlarm('BudgetAlerts');
+    assert.deepEqual(summed, bothServices('BudgetAlert80'));
+    assert.equal(a['Threshold'], 0);
+    assert.equal(a['ComparisonOperator'], 'GreaterThanThreshold');
+    // A service with no data point in the window adds 0 instead of blanking the sum.
+    for (const id of ids) assert.ok(expression.includes(`FILL(${id}, 0)`), expression);
+  });
+
+  it('provider throttling: upstream 429s above 20 in 5 minutes', () => {
+    const { a, summed } = engineAlarm('ProviderThrottling');
+    assert.deepEqual(summed, bothServices('ProviderThrottled'));
+    assert.equal(a['Threshold'], 20);
+  });
+
+  it('store unavailability: any StoreUnavailable, breaker store or rate-limit store failure', () => {
+    const { a, expression, summed } = engineAlarm('StoreUnavailable');
+    assert.deepEqual(summed, [...bothServices('BreakerStoreUnavailable'), ...bothServices('RateLimitStoreUnavailable'), ...bothServices('StoreUnavailable')].sort());
+    assert.equal(a['Threshold'], 0);
+    assert.equal(expression.split('+').length, 6);
+  });
+
+  it('the new alarms notify but never roll a release back', () => {
+    const rollback = JSON.stringify(resourcesOfType(stack.json, 'AWS::CodeDeploy::DeploymentGroup').map(([, r]) => r.Properties));
+    for (const [id] of resourcesOfType(stack.json, 'AWS::CloudWatch::Alarm')) {
+      if (/^Alarms(BudgetAlerts|ProviderThrottling|StoreUnavailable)/.test(id)) assert.ok(!rollback.includes(id), id);
+    }
+  });
+
   it('takes SLO targets from the props', () => {
     const custom = synth(stack.scratch, { slo: { availability: 0.99, latencyP99Ms: 60_000 } }).json;
     assert.equal(alarm('Availability', custom)['Threshold'], 1);
     assert.equal(alarm('LatencyP99', custom)['Threshold'], 60_000);
     assert.throws(() => synth(stack.scratch, { slo: { availability: 99.5 } }), /between 0 and 1/);
+    const quieter = synth(stack.scratch, { slo: { providerThrottlesPer5Min: 200, budgetAlertsPer5Min: 3, storeUnavailablePer5Min: 5 }, metricsNamespace: 'Breakwater/qa' }).json;
+    assert.equal(alarm('ProviderThrottling', quieter)['Threshold'], 200);
+    assert.equal(alarm('BudgetAlerts', quieter)['Threshold'], 3);
+    assert.equal(alarm('StoreUnavailable', quieter)['Threshold'], 5);
+    // The stage's namespace, as the functions write it.
+    const namespaces = (alarm('StoreUnavailable', quieter)['Metrics'] as MathMetric[]).flatMap((m) => (m.MetricStat ? [m.MetricStat.Metric.Namespace] : []));
+    assert.deepEqual([...new Set(namespaces)], ['Breakwater/qa']);
   });
 });
 
@@ -108,6 +171,28 @@ describe('dashboard', () => {
       assert.ok(body.includes(needle), `dashboard lacks ${needle}`);
     }
     for (const [, a] of resourcesOfType(stack.json, 'AWS::CloudWatch::Alarm')) assert.ok(a.Properties, 'alarm');
+  });
+
+  it("charts the gateway's own metrics: TTFB percentiles, fallbacks by level, cache hits, spend and tokens, errors by class", () => {
+    const [, dashboard] = onlyResource(stack.json, 'AWS::CloudWatch::Dashboard');
+    const body = joinedText(dashboard.Properties?.['DashboardBody']);
+    const widgets = (JSON.parse(body) as { widgets: Array<{ properties: { title?: string; metrics?: unknown[][] } }> }).widgets;
+    const widget = (title: RegExp) => {
+      const found = widgets.find((w) => title.test(w.properties.title ?? ''));
+      assert.ok(found, `no widget ${title}; have ${widgets.map((w) => w.properties.title).join(' | ')}`);
+      return JSON.stringify(found.properties.metrics);
+    };
+    const ttfb = widget(/time to first byte/);
+    for (const p of ['p50', 'p95', 'p99']) assert.ok(ttfb.includes(`"TimeToFirstByte"`) && ttfb.includes(`"stat":"${p}"`), `TTFB ${p}: ${ttfb}`);
+    const fallbacks = widget(/Fallbacks by level/);
+    for (const level of ['1', '2', '3+']) assert.ok(fallbacks.includes(`"fallback_level","${level}"`), `level ${level}: ${fallbacks}`);
+    assert.ok(fallbacks.includes('"CacheHits"'), fallbacks);
+    const spend = widget(/Spend/);
+    assert.ok(spend.includes('"Spend"') && spend.includes('"Tokens"'), spend);
+    assert.ok(spend.includes("SEARCH('{Breakwater,service,tenant} MetricName=") && spend.includes("', 'Sum', 60)"), `per tenant: ${spend}`);
+    const errors = widget(/errors by class/);
+    for (const errorClass of ['client_4xx', 'throttled_429', 'upstream', 'timeout', 'store_unavailable', 'server_5xx']) assert.ok(errors.includes(`"outcome","${errorClass}"`), errorClass);
+    for (const needle of ['ProviderThrottled', 'StoreUnavailable', 'TasksCompleted', 'TasksFailed', 'DeadLetterMoves']) assert.ok(body.includes(needle), `dashboard lacks ${needle}`);
   });
 });
 

@@ -176,10 +176,10 @@ describe('functions per stage', () => {
     assert.throws(() => synthStage('dev', { workerReservedConcurrency: 24 }), /at least the queues' maximum concurrencies together \(20 \+ 5\)/);
   });
 
-  it('takes memory from the stage props, 1024 MB by default', () => {
+  it('takes memory from the stage props, 512 MB by default', () => {
     const memory = (json: CfnTemplate) => [gatewayFunction(json), workerFunction(json)].map(([, fn]) => fn.Properties?.['MemorySize']);
-    assert.deepEqual(memory(synthStage('dev').gatewayJson), [1024, 1024]);
-    assert.deepEqual(memory(synthStage('dev', { gatewayMemoryMb: 512, workerMemoryMb: 768 }).gatewayJson), [512, 768]);
+    assert.deepEqual(memory(synthStage('dev').gatewayJson), [512, 512]);
+    assert.deepEqual(memory(synthStage('dev', { gatewayMemoryMb: 1024, workerMemoryMb: 768 }).gatewayJson), [1024, 768]);
   });
 
   it('subscribes the alarm email, when given, to the alarm topic', () => {

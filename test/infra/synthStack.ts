@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import { after, before } from 'node:test';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
+import type { IConstruct } from 'constructs';
 import { GatewayStack, type GatewayStackProps } from '../../lib/GatewayStack.js';
 import { StateStack, type StateStackProps } from '../../lib/StateStack.js';
 import { DEFAULT_GATEWAY_ENTRY, DEFAULT_WORKER_ENTRY, REPO_ROOT } from '../../lib/paths.js';
@@ -118,6 +120,20 @@ export function useSynthesizedStack(props: (scratch: Scratch) => SynthProps = ()
       return json;
     },
   };
+}
+
+/** The cdk-nag packs `cdk synth` runs (bin/app.ts). */
+export const nagPacks = (scope: IConstruct) => [new AwsSolutionsChecks(scope), new ServerlessChecks(scope)];
+
+/** Every unacknowledged cdk-nag finding (AwsSolutions and Serverless) in `scope`, as "rule @ construct path". */
+export function nagFindings(scope: IConstruct): string[] {
+  return nagPacks(scope).flatMap((pack) =>
+    pack
+      .validateScope(scope)
+      .violations.flatMap((v) =>
+        v.violatingResources.map((r) => `${v.ruleName} @ ${(r as { constructPath?: string }).constructPath ?? r.resourceLogicalId}`),
+      ),
+  );
 }
 
 /** The state stack and the gateway stack on it, as `bin/app.ts` builds them, in `app`. */

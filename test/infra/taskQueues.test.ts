@@ -172,11 +172,11 @@ describe('worker event sources', () => {
     assert.equal(p['Runtime'], 'nodejs24.x');
     assert.deepEqual(p['Architectures'], ['arm64']);
     assert.deepEqual(p['TracingConfig'], { Mode: 'Active' });
-    assert.equal(p['MemorySize'], 1024);
+    assert.equal(p['MemorySize'], 512);
     assert.equal(p['Handler'], 'index.handler');
     const env = environmentOf(worker);
     assert.equal(env['BREAKWATER_CONFIG'], '/var/task/breakwater.config.json');
-    assert.equal(env['NODE_OPTIONS'], '--enable-source-maps');
+    assert.equal(env['NODE_OPTIONS'], undefined, 'source-mapped traces are opt-in (sourceMapStackTraces)');
     assert.equal(env['POWERTOOLS_LOG_LEVEL'], 'INFO');
   });
 });

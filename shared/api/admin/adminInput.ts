@@ -1,40 +1,52 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { GatewayError } from '../../errors';
 import { isKeyStoreError, KEY_STORE_ERRORS, keyPolicySchema } from '../../keys';
 
 /** A day: the longest an operator's force or cap lasts, so nothing forced is forgotten for good. */
 export const MAX_FORCE_SECONDS = 86_400;
-const reason = z.string().trim().min(1).max(500);
+/**
+ * The admin door's bodies, each built on its first request (`z.lazy`), not at import: most
+ * invocations never reach the admin API, and a cold start should not construct its schemas.
+ */
+const reason = () => z.string().trim().min(1).max(500);
 
-export const createKeyBody = z.strictObject({
-  tenant: z.string().min(1),
-  name: z.string().min(1).max(200).optional(),
-  /** Sets the policy's `role` to `admin`, as `keys create --admin` does. */
-  admin: z.boolean().optional(),
-  policy: keyPolicySchema.optional(),
-  expires_in_seconds: z.number().int().positive().optional(),
-});
+export const createKeyBody = z.lazy(() =>
+  z.strictObject({
+    tenant: z.string().min(1),
+    name: z.string().min(1).max(200).optional(),
+    /** Sets the policy's `role` to `admin`, as `keys create --admin` does. */
+    admin: z.boolean().optional(),
+    policy: keyPolicySchema.optional(),
+    expires_in_seconds: z.number().int().positive().optional(),
+  }),
+);
 
-export const rotateKeyBody = z.strictObject({
-  /** How long the old key keeps working. @default 0 */
-  grace_seconds: z.number().int().min(0).max(30 * 86_400).optional(),
-  expires_in_seconds: z.number().int().positive().optional(),
-});
+export const rotateKeyBody = z.lazy(() =>
+  z.strictObject({
+    /** How long the old key keeps working. @default 0 */
+    grace_seconds: z.number().int().min(0).max(30 * 86_400).optional(),
+    expires_in_seconds: z.number().int().positive().optional(),
+  }),
+);
 
-export const forceBreakerBody = z.strictObject({
-  target: z.string().min(1),
-  state: z.enum(['open', 'closed']),
-  reason,
-  expires_in_seconds: z.number().int().positive().max(MAX_FORCE_SECONDS),
-});
+export const forceBreakerBody = z.lazy(() =>
+  z.strictObject({
+    target: z.string().min(1),
+    state: z.enum(['open', 'closed']),
+    reason: reason(),
+    expires_in_seconds: z.number().int().positive().max(MAX_FORCE_SECONDS),
+  }),
+);
 
-export const capTodayBody = z.strictObject({
-  /** Today's daily cap for the tenant; `null` puts the policy's back. */
-  daily_budget_usd: z.number().min(0).max(1_000_000).nullable(),
-  reason: reason.optional(),
-});
+export const capTodayBody = z.lazy(() =>
+  z.strictObject({
+    /** Today's daily cap for the tenant; `null` puts the policy's back. */
+    daily_budget_usd: z.number().min(0).max(1_000_000).nullable(),
+    reason: reason().optional(),
+  }),
+);
 
-export const reasonBody = z.strictObject({ reason: reason.optional() });
+export const reasonBody = z.lazy(() => z.strictObject({ reason: reason().optional() }));
 
 /**
  * A JSON body checked against its schema: a 400 `invalid_request` naming the field, never a 500.
