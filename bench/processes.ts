@@ -1,6 +1,6 @@
 /** Child-process plumbing for the benchmark: spawn, wait until ready, and always clean up. */
 import { execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 
@@ -35,6 +35,30 @@ export async function killAll(): Promise<void> {
 /** Last resort on a synchronous exit path: no waiting, only SIGKILL to each child we started. */
 export function killAllSync(): void {
   for (const child of children) if (!hasExited(child)) child.kill('SIGKILL');
+}
+
+/**
+ * Whatever happens (an exception, Ctrl-C, a hang past `watchdogMs`), no child outlives the bench,
+ * and the temp dir `tempDir()` names when it exits goes with it.
+ */
+export function guardBenchProcess(watchdogMs: number, tempDir: () => string | undefined): NodeJS.Timeout {
+  process.once('exit', () => {
+    killAllSync();
+    const dir = tempDir();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      console.error(`\n${signal}: stopping children`);
+      process.exit(130);
+    });
+  }
+  const watchdog = setTimeout(() => {
+    console.error(`bench still running after ${watchdogMs / 1000} s: giving up`);
+    process.exit(1);
+  }, watchdogMs);
+  watchdog.unref();
+  return watchdog;
 }
 
 export function freePort(): Promise<number> {

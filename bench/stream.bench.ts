@@ -29,7 +29,6 @@
  *   BENCH_CPU_PROF=1           run the gateway under `node --cpu-prof` and print where its CPU went
  */
 import type { ChildProcess } from 'node:child_process';
-import { rmSync } from 'node:fs';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
@@ -38,7 +37,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { summarizeProfileFile } from './cpuProfileSummary';
 import { percentile } from './loadgen';
-import { failOnEarlyExit, freePort, killAll, killAllSync, processCpuMs, spawnTracked, stopChild, tail, waitForHttpOk } from './processes';
+import { failOnEarlyExit, guardBenchProcess, freePort, killAll, processCpuMs, spawnTracked, stopChild, tail, waitForHttpOk } from './processes';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CHAT = '/v1/chat/completions';
@@ -58,21 +57,7 @@ const TARGETS = { addedTtfbP50Ms: 1 };
 
 // Whatever happens, no child outlives the bench, and its temp dir goes with it.
 let tmpDir: string | undefined;
-process.once('exit', () => {
-  killAllSync();
-  if (tmpDir) rmSync(tmpDir, { recursive: true, force: true });
-});
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    console.error(`\n${signal}: stopping children`);
-    process.exit(130);
-  });
-}
-const watchdog = setTimeout(() => {
-  console.error(`bench still running after ${WATCHDOG_MS / 1000} s: giving up`);
-  process.exit(1);
-}, WATCHDOG_MS);
-watchdog.unref();
+const watchdog = guardBenchProcess(WATCHDOG_MS, () => tmpDir);
 
 const f3 = (value: number) => value.toFixed(3);
 const log = (line = '') => console.log(line);

@@ -28,10 +28,10 @@ export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
  */
 export const FUNCTION_RUNTIME = Runtime.NODEJS_24_X;
 /**
- * 512 MB, from `npm run bench:memory`: the cheapest size whose peak RSS (150-180 MB after 2,000
- * requests, V8 unconstrained) has 2x headroom and whose CPU per request (about 7 ms for a
- * 100-chunk stream at one vCPU: 25 ms at 512 MB's 29% share) stays under 2% of a 3 s model
- * wait. A function waits on the model far longer than it computes, so 1024 MB would double
+ * 512 MB, from `npm run bench:memory`: the cheapest size whose peak RSS (123-137 MB over 2,000
+ * requests on Node 24, the heap sized for a small sandbox; live heap ~17 MB) has 2x headroom
+ * and whose CPU per request (about 7 ms for a 100-chunk stream at one vCPU: 23 ms at 512 MB's
+ * 29% share) stays under 2% of a 3 s model wait. A function waits on the model far longer than it computes, so 1024 MB would double
  * the bill for a few ms per request; see the README's cost table.
  */
 export const DEFAULT_MEMORY_MB = 512;

