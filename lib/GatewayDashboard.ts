@@ -112,8 +112,8 @@ export class GatewayDashboard extends Construct {
           ),
           graph(
             'Spend (USD) and tokens, total and by tenant',
-            [request(REQUEST_METRICS.SPEND, 'Sum', {}, 'spend (USD)'), perTenant(REQUEST_METRICS.SPEND)],
-            [request(REQUEST_METRICS.TOKENS, 'Sum', {}, 'tokens')],
+            [request(REQUEST_METRICS.SPEND, 'Sum', {}, 'spend (USD)'), workerMetric(REQUEST_METRICS.SPEND).with({ label: 'tasks spend (USD)' }), perTenant(REQUEST_METRICS.SPEND)],
+            [request(REQUEST_METRICS.TOKENS, 'Sum', {}, 'tokens'), workerMetric(REQUEST_METRICS.TOKENS).with({ label: 'tasks tokens' })],
           ),
         ],
         [

@@ -3,6 +3,7 @@ import { GatewayError } from '../../shared/errors';
 import { mergePolicies, RESPONSE_HEADERS, type CompletionService } from '../../shared/gateway';
 import { Deadline, requestBudgetMs, type Clock } from '../../shared/resilience';
 import type { ExecuteTask } from '../../shared/tasks';
+import type { CompletionFacts } from '../../shared/telemetry/requestMetrics';
 
 /**
  * A task runs the same completion as `POST /v1/chat/completions` (limits, spend, breakers,
@@ -10,7 +11,13 @@ import type { ExecuteTask } from '../../shared/tasks';
  * the worker's deadline.
  * Errors are thrown unchanged: their code, status and `retry-after` decide retry or failure.
  */
-export function executeTaskWith(completions: CompletionService, config: CompiledConfig, clock: Clock): ExecuteTask {
+export function executeTaskWith(
+  completions: CompletionService,
+  config: CompiledConfig,
+  clock: Clock,
+  /** What the completion's audit line says when it settles: the task's spend and tokens metrics. @default none */
+  onSettled?: (facts: CompletionFacts) => void,
+): ExecuteTask {
   return async (task, { lambdaContext }) => {
     const tenant = config.tenants.get(task.tenant);
     // Permanent: the tenant was removed from the config after the task was queued.
@@ -41,6 +48,7 @@ export function executeTaskWith(completions: CompletionService, config: Compiled
       body: task.request,
       deadline,
       endUser: task.request.user,
+      onSettled,
     });
     const cost = Number(outcome.headers[RESPONSE_HEADERS.COST]);
     return { body: outcome.body, costUsd: Number.isFinite(cost) ? cost : undefined };

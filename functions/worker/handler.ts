@@ -12,6 +12,7 @@ import { systemClock, systemRandom } from '../../shared/resilience';
 import { createDynamoClients, tableNamesFromEnv } from '../../shared/stores/dynamo';
 import { DynamoTaskStore } from '../../shared/tasks';
 import { loadTracing } from '../../shared/telemetry';
+import { recordSpend, type CompletionFacts } from '../../shared/telemetry/requestMetrics';
 import { createWorkerHandler } from './createWorkerHandler';
 import { executeTaskWith } from './executeTaskWith';
 import { sendCallbackWith } from './sendCallback';
@@ -21,6 +22,9 @@ import { sendCallbackWith } from './sendCallback';
 const logger = createLogger({ serviceName: 'breakwater-worker' });
 // The stack sets a namespace per stage (Breakwater/<stage>); npm start keeps 'Breakwater'.
 const metrics = new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'Breakwater', serviceName: 'breakwater-worker' });
+// Each task's spend and tokens on a line of their own (the tenant as a dimension), as the gateway's per request.
+const spendMetrics = new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'Breakwater', serviceName: 'breakwater-worker' });
+const recordTaskSpend = (facts: CompletionFacts) => recordSpend(spendMetrics, systemClock.now(), facts);
 const secretsClient = createSecretsManagerClient();
 const secrets = new PrefixedSecretSource(new SecretsManagerSource({ logger, client: secretsClient }), process.env.BREAKWATER_SECRET_PREFIX ?? '');
 const configPath = process.env.BREAKWATER_CONFIG ?? 'breakwater.config.json';
@@ -51,7 +55,7 @@ function handlerFor(config: CompiledConfig) {
     tasks,
     sqs,
     queueUrls: [queueUrls.high, queueUrls.normal],
-    executeTask: executeTaskWith(app.completions, config, systemClock),
+    executeTask: executeTaskWith(app.completions, config, systemClock, recordTaskSpend),
     onFinished: sendCallbackWith({ config, secrets, logger, clock: systemClock, random: systemRandom }),
     logger,
     metrics,

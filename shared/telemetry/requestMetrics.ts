@@ -21,6 +21,25 @@ export interface CompletionFacts {
   errorCode?: string;
 }
 
+/**
+ * The spend line: `Spend` (USD) and `Tokens`, in total and by tenant (the one place the tenant
+ * is a dimension), when a completion cost anything. Written by the gateway per request and by
+ * the worker per task.
+ */
+export function recordSpend(
+  metrics: Pick<Metrics, 'addDimensions' | 'addMetric' | 'publishStoredMetrics' | 'setTimestamp'>,
+  timestamp: number,
+  facts: Pick<CompletionFacts, 'tenant' | 'costUsd' | 'tokens'>,
+): void {
+  if (!facts.costUsd && !facts.tokens) return;
+  metrics.setTimestamp(timestamp);
+  metrics.addDimensions({});
+  metrics.addDimensions({ [DIM.TENANT]: facts.tenant });
+  metrics.addMetric(M.SPEND, MetricUnit.NoUnit, facts.costUsd ?? 0);
+  metrics.addMetric(M.TOKENS, MetricUnit.Count, facts.tokens ?? 0);
+  metrics.publishStoredMetrics();
+}
+
 /** A finished gateway request, as {@link RequestMetrics.record} takes it. */
 export interface RequestFacts {
   /** The API path (after a base path is stripped): only its door becomes a dimension. */
@@ -90,14 +109,7 @@ export class RequestMetrics {
     if (completion?.cache !== undefined) metrics.addMetric(M.CACHE_HITS, MetricUnit.Count, completion.cache === 'MISS' ? 0 : 1);
     metrics.publishStoredMetrics();
 
-    if (completion && (completion.costUsd || completion.tokens)) {
-      metrics.setTimestamp(timestamp);
-      metrics.addDimensions({});
-      metrics.addDimensions({ [DIM.TENANT]: completion.tenant });
-      metrics.addMetric(M.SPEND, MetricUnit.NoUnit, completion.costUsd ?? 0);
-      metrics.addMetric(M.TOKENS, MetricUnit.Count, completion.tokens ?? 0);
-      metrics.publishStoredMetrics();
-    }
+    if (completion) recordSpend(metrics, timestamp, completion);
 
     const store = storeOfErrorCode(errorCode);
     if (store) recordStoreUnavailable(metrics, store);

@@ -5,7 +5,9 @@ import { compileConfig } from '../../../shared/config';
 import type { CompletionRequest, CompletionService } from '../../../shared/gateway';
 import type { Task } from '../../../shared/tasks';
 import { executeTaskWith } from '../../../functions/worker/executeTaskWith';
+import { recordSpend } from '../../../shared/telemetry/requestMetrics';
 import { fakeClock } from '../../support/fakeClock';
+import { captureEmf, enabledMetrics } from '../telemetry/emfCapture';
 
 const config = compileConfig({
   providers: { sim: { type: 'simulated' } },
@@ -80,5 +82,28 @@ describe('executeTaskWith', () => {
     assert.equal(requests[0]!.routeName, 'cheap');
     await assert.rejects(run(task({ route: 'removed' }), { lambdaContext, receiveCount: 1 }), { code: 'unknown_route', status: 404 });
     assert.equal(requests.length, 1);
+  });
+});
+
+describe("executeTaskWith: a task's spend and tokens as metrics", () => {
+  it('hands the completion the onSettled hook, and recordSpend writes one EMF line with the tenant (and none for a free answer)', async (t) => {
+    const { requests, completions } = recordingCompletions();
+    const metrics = enabledMetrics('breakwater-worker');
+    const capture = captureEmf();
+    t.after(() => capture.restore());
+    const clock = fakeClock();
+    await executeTaskWith(completions, config, clock, (facts) => recordSpend(metrics, clock.now(), facts))(task(), { lambdaContext, receiveCount: 1 });
+    const onSettled = requests[0]!.onSettled;
+    assert.ok(onSettled, 'the completion gets the hook');
+    // What CompletionService's audit point calls it with when the task's completion settles.
+    onSettled({ tenant: 'acme', target: 'sim/*', attempts: 1, fallbackIndex: 0, costUsd: 0.0042, tokens: 120 });
+    onSettled({ tenant: 'acme', costUsd: 0, tokens: 0 });
+    assert.equal(capture.lines.length, 1);
+    const [line] = capture.lines;
+    assert.equal(line!['tenant'], 'acme');
+    assert.equal(line!['Spend'], 0.0042);
+    assert.equal(line!['Tokens'], 120);
+    assert.equal(line!['service'], 'breakwater-worker');
+    assert.deepEqual(line!._aws.CloudWatchMetrics[0]!.Dimensions.map((set) => [...set].sort().join(',')).sort(), ['service', 'service,tenant']);
   });
 });
