@@ -9,7 +9,7 @@
  * built-in `simulated` one, so no secret is fetched.
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -26,7 +26,7 @@ import {
   isStreamingHandler,
   type StreamingHandler,
 } from '../../../bin/local/lambdaStreaming';
-import { BUNDLED_CONFIG_FILE, breakwaterBundling } from '../../../lib/BreakwaterNodejsFunction';
+import { BUNDLED_CONFIG_FILE, breakwaterBundling, CHUNKS_DIR } from '../../../lib/BreakwaterNodejsFunction';
 import { DEFAULT_GATEWAY_ENTRY, REPO_ROOT } from '../../../lib/paths';
 import { DynamoKeyStore, seedKeys } from '../../../shared/keys';
 import { compileConfig } from '../../../shared/config';
@@ -47,13 +47,20 @@ const CONFIG = {
   tenants: { bundle: { route: 'default', allowed_routes: ['slow'], keys: [KEY] } },
 };
 
-/** esbuild with the options CDK's NodejsFunction gets from `breakwaterBundling` (same entry, same output name). */
+/**
+ * esbuild with the options CDK's NodejsFunction gets from `breakwaterBundling` (same entry, same
+ * output name), code-split as the stack's after-bundling step splits it (`codeSplittingCommand`).
+ */
 async function buildLikeTheStack(outDir: string, configPath: string): Promise<string> {
   const options = breakwaterBundling(configPath);
   const outfile = join(outDir, 'index.mjs');
   await build({
     entryPoints: [DEFAULT_GATEWAY_ENTRY],
-    outfile,
+    outdir: outDir,
+    splitting: true,
+    entryNames: 'index',
+    chunkNames: `${CHUNKS_DIR}/[name]-[hash]`,
+    outExtension: { '.js': '.mjs' },
     absWorkingDir: REPO_ROOT,
     bundle: true,
     platform: 'node',
@@ -67,6 +74,7 @@ async function buildLikeTheStack(outDir: string, configPath: string): Promise<st
     sourcesContent: options.sourcesContent,
     logLevel: 'error',
   });
+  assert.ok(readdirSync(join(outDir, CHUNKS_DIR)).length > 0, 'the lazily loaded code is in chunks of its own');
   // The stack's afterBundling hook: the config lands next to index.mjs.
   copyFileSync(configPath, join(outDir, BUNDLED_CONFIG_FILE));
   // @aws-sdk/* stays external, as on Lambda where the runtime ships it: here from the repo.
