@@ -140,7 +140,7 @@ export class ToolProxy implements ToolCallExecutor {
     const audit = this.auditFor(call, caller);
     const startedAt = this.deps.clock.now();
     try {
-      const path = checkToolPath(call.path);
+      const path = this.checkPath(call);
       audit.path_template = pathTemplate(path.segments);
       const { principal } = caller;
       const allowedBy = checkToolPolicy([principal.policy, principal.keyPolicy], { service: call.service, method: call.method, segments: path.segments });
@@ -197,7 +197,7 @@ export class ToolProxy implements ToolCallExecutor {
     audit.approval_id = context.approvalId;
     const startedAt = this.deps.clock.now();
     try {
-      const path = checkToolPath(call.path);
+      const path = this.checkPath(call);
       audit.path_template = pathTemplate(path.segments);
       const service = this.service(call.service);
       const rule = matchHighStakes(service.high_stakes, { method: call.method, segments: path.segments, body: call.body, contentType: call.headers['content-type'] });
@@ -212,6 +212,11 @@ export class ToolProxy implements ToolCallExecutor {
       audit.latency_ms = this.deps.clock.now() - startedAt;
       this.deps.logger.info('tool call', { event: 'tool_call', ...audit });
     }
+  }
+
+  /** The call's path, checked as its service reads paths (an unknown service is refused after the policy, as before). */
+  private checkPath(call: ToolCall): CheckedToolPath {
+    return checkToolPath(call.path, { allowEncodedSlashes: this.deps.services.get(call.service)?.allow_encoded_slashes === true });
   }
 
   private service(name: string): ServiceConfig {

@@ -15,11 +15,24 @@ const DECODE_ROUNDS = 4;
 
 /** A path the guard accepts: its decoded segments (for permission patterns) and the text to send. */
 export interface CheckedToolPath {
-  /** Decoded once, as the API will see them; a trailing slash adds no segment. */
+  /** Decoded once, as the API will see them (an allowed encoded slash stays `%2F`); a trailing slash adds no segment. */
   segments: string[];
   /** The path as the client sent it (percent-encoding kept), `/`-prefixed; '' for the service root. */
   raw: string;
 }
+
+/** How a service's paths are read. */
+export interface ToolPathOptions {
+  /** Accept `%2F`/`%2f` inside a segment, relayed encoded. @default false */
+  allowEncodedSlashes?: boolean;
+}
+
+/**
+ * The form an encoded slash takes in a checked segment: kept encoded, so a segment never holds a
+ * `/` and a permission pattern names it as `%2F` (`/projects/group%2Fproject/*`). A segment cannot
+ * hold a literal `%2F` any other way: `%252F`, its only source, is refused.
+ */
+export const ENCODED_SLASH = '%2F';
 
 const reject = (reason: string): never => {
   throw new GatewayError('tool_path_rejected', `the tool path is refused: ${reason}`, { details: { param: 'path' } });
@@ -30,8 +43,14 @@ const reject = (reason: string): never => {
  * 400 `tool_path_rejected` for: `.` and `..` segments in any encoding (`%2e`, `%252e`, `.%2E`,
  * full-width `．`), `..;` parameters, backslashes and encoded slashes (`%2f`, `%5c`), empty
  * segments (`//host`), control characters and malformed or overlong UTF-8.
+ *
+ * With `allowEncodedSlashes` (a service's `allow_encoded_slashes`), a single-encoded `%2F` inside
+ * a segment is accepted (GitLab's `projects/group%2Fproject`, npm's `@scope%2fname`) and relayed
+ * still encoded; each piece between them must pass every check above, as a segment of its own,
+ * since a lax API may decode the `%2F` into a separator: `..%2Fadmin`, `a%2F%2Fb`, `%2Fetc`,
+ * `a%2F` and `%252F` stay refused.
  */
-export function checkToolPath(raw: string): CheckedToolPath {
+export function checkToolPath(raw: string, options: ToolPathOptions = {}): CheckedToolPath {
   if (raw === '' || raw === '/') return { segments: [], raw };
   if (!raw.startsWith('/')) reject('it must start with /');
   if (raw.length > 4_096) reject('it is longer than 4096 characters');
@@ -42,7 +61,7 @@ export function checkToolPath(raw: string): CheckedToolPath {
   const segments: string[] = [];
   for (const part of parts) {
     if (part === '') reject('empty segments (//) are not allowed');
-    segments.push(checkSegment(part));
+    segments.push(options.allowEncodedSlashes ? checkSlashedSegment(part) : checkSegment(part));
   }
   return { segments, raw };
 }
@@ -66,6 +85,21 @@ function checkSegment(part: string): string {
   }
   checkDecoded(current);
   return once ?? part;
+}
+
+/**
+ * A segment that may hold encoded slashes: each piece between them is checked as a segment of its
+ * own (a lax API may split there), and the decoded segment keeps the slashes as {@link ENCODED_SLASH}.
+ */
+function checkSlashedSegment(part: string): string {
+  const pieces = part.split(/%2f/i);
+  if (pieces.length === 1) return checkSegment(part);
+  return pieces
+    .map((piece) => {
+      if (piece === '') reject('an encoded slash at the start or end of a segment, or two in a row');
+      return checkSegment(piece);
+    })
+    .join(ENCODED_SLASH);
 }
 
 /** One reading of a segment: nothing in it may act as a separator, a step up, or a control. */

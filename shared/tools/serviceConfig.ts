@@ -18,6 +18,8 @@ const secretName = () =>
     .max(512)
     .regex(/^[A-Za-z0-9/_+=.@-]+$/, 'a secret name (letters, digits and /_+=.@-), never the secret itself');
 const httpMethod = () => z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+/** OAuth client authentication at the token endpoint (RFC 7591 names): HTTP Basic or form fields. */
+const tokenEndpointAuthMethod = () => z.enum(['client_secret_basic', 'client_secret_post']);
 
 /** The secret holds the key itself; it goes in a header (default `x-api-key`) or a query parameter. */
 const apiKeyAuth = () =>
@@ -44,6 +46,8 @@ const clientCredentialsAuth = () =>
     scopes: z.array(z.string().min(1)).default([]),
     /** Extra token-request parameters some providers want (`audience`, `resource`). */
     token_params: z.record(z.string(), z.string()).optional(),
+    /** How the client authenticates to `token_url`. @default 'client_secret_basic' (RFC 6749 §2.3.1: every server supports it) */
+    token_endpoint_auth_method: tokenEndpointAuthMethod().optional(),
   });
 
 /**
@@ -62,6 +66,8 @@ const oauthUserAuth = () =>
     scopes: z.array(z.string().min(1)).default([]),
     /** Extra authorize-URL parameters (`access_type=offline`, `prompt=consent`). */
     authorize_params: z.record(z.string(), z.string()).optional(),
+    /** How the client authenticates to `token_url` and `revoke_url`. @default 'client_secret_post' (what Google, GitHub, Slack... accept) */
+    token_endpoint_auth_method: tokenEndpointAuthMethod().optional(),
   });
 
 /** AWS SigV4 with the function's own IAM role: no stored secret at all. */
@@ -110,6 +116,12 @@ export const serviceSchema = z.lazy(() =>
   z.strictObject({
     /** Every call goes under this URL; nothing else is ever called with the credential. */
     base_url: z.url(),
+    /**
+     * Accept `%2F` inside a path segment (GitLab `projects/group%2Fproject`, npm `@scope%2fname`),
+     * relayed still encoded; every other traversal form stays refused (see shared/tools/safePath.ts).
+     * @default false
+     */
+    allow_encoded_slashes: z.boolean().optional(),
     auth: serviceAuthSchema.default({ type: 'none' }),
     /** Per-attempt timeout. @default 10_000 */
     timeout: positiveMs().optional(),

@@ -13,7 +13,15 @@ export interface MockOAuthServerOptions {
   refreshDelayMs?: number;
   /** Every refresh issues a new refresh token and retires the old one. @default true */
   rotateRefreshTokens?: boolean;
+  /**
+   * The client authentication methods `/token` and `/revoke` accept (RFC 6749 §2.3.1); a request
+   * authenticating otherwise is a 401 `invalid_client`, one using two at once a 400 `invalid_request`.
+   * @default ['client_secret_post']
+   */
+  clientAuthMethods?: readonly ClientAuthMethod[];
 }
+
+export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post';
 
 interface IssuedCode {
   challenge: string;
@@ -28,11 +36,12 @@ interface IssuedCode {
  *   a 302 back to `redirect_uri` with `code` and `state`;
  * - `POST /token`: the authorization-code grant, checking the PKCE verifier (S256) and the
  *   redirect URI, and the refresh grant, rotating refresh tokens (a retired or revoked one is
- *   `invalid_grant`) and counting refreshes;
+ *   `invalid_grant`) and counting refreshes, and the client credentials grant (an access token only);
  * - `POST /revoke`: RFC 7009;
  * - `ANY /api/...`: the protected API: 200 with an access token that is live, 401 otherwise.
- * Client authentication is `client_secret_post`. Every token it issues is recorded, so tests can
- * look for them where they must not be.
+ * Client authentication is `client_secret_post` unless {@link MockOAuthServerOptions.clientAuthMethods}
+ * says otherwise; HTTP Basic is decoded per RFC 6749 §2.3.1 (each part form-urldecoded). Every
+ * token it issues is recorded, so tests can look for them where they must not be.
  */
 export interface MockOAuthServer {
   /** `http://127.0.0.1:<port>` */
@@ -54,6 +63,8 @@ export interface MockOAuthServer {
   readonly revoked: readonly string[];
   /** API calls by the status answered. */
   readonly apiStatuses: readonly number[];
+  /** How each `/token` and `/revoke` request authenticated the client (`both` and `none` are refused). */
+  readonly clientAuthSeen: ReadonlyArray<ClientAuthMethod | 'both' | 'none'>;
   /** The next consent is refused (`error=access_denied`). */
   denyNextConsent(): void;
   /** Every access token issued so far stops working (the API answers 401). */
@@ -68,6 +79,8 @@ export async function startMockOAuthServer(options: MockOAuthServerOptions = {})
   const clientSecret = options.clientSecret ?? 'sk-test-oauth-client-secret-0001';
   const accessTtlSeconds = options.accessTtlSeconds ?? 3600;
   const rotate = options.rotateRefreshTokens ?? true;
+  const acceptedAuth = options.clientAuthMethods ?? ['client_secret_post'];
+  const clientAuthSeen: Array<ClientAuthMethod | 'both' | 'none'> = [];
   const codes = new Map<string, IssuedCode>();
   /** Access token → epoch ms it expires. */
   const accessTokens = new Map<string, number>();
@@ -132,9 +145,21 @@ export async function startMockOAuthServer(options: MockOAuthServerOptions = {})
           return res.end();
         }
         if (req.method === 'POST' && (url.pathname === '/token' || url.pathname === '/revoke')) {
-          if (form.get('client_id') !== clientId || form.get('client_secret') !== clientSecret) return oauthError(res, 'invalid_client', 401);
+          const basic = basicCredentials(req.headers.authorization);
+          const posted = form.has('client_secret') ? { id: form.get('client_id'), secret: form.get('client_secret') } : undefined;
+          const method = basic && posted ? 'both' : basic ? 'client_secret_basic' : posted ? 'client_secret_post' : 'none';
+          clientAuthSeen.push(method);
+          if (method === 'both') return oauthError(res, 'invalid_request');
+          const presented = method === 'client_secret_basic' ? basic : posted;
+          if (method === 'none' || !acceptedAuth.includes(method)) return oauthError(res, 'invalid_client', 401);
+          if (presented?.id !== clientId || presented.secret !== clientSecret) return oauthError(res, 'invalid_client', 401);
         }
         if (req.method === 'POST' && url.pathname === '/token') {
+          if (form.get('grant_type') === 'client_credentials') {
+            const access = token('at');
+            accessTokens.set(access, Date.now() + accessTtlSeconds * 1000);
+            return send(res, 200, { access_token: access, token_type: 'Bearer', expires_in: accessTtlSeconds });
+          }
           if (form.get('grant_type') === 'authorization_code') {
             const code = codes.get(form.get('code') ?? '');
             if (!code || code.used || code.redirectUri !== form.get('redirect_uri')) return oauthError(res, 'invalid_grant');
@@ -200,6 +225,7 @@ export async function startMockOAuthServer(options: MockOAuthServerOptions = {})
     issued,
     revoked,
     apiStatuses,
+    clientAuthSeen,
     denyNextConsent: () => {
       denyNext = true;
     },
@@ -213,4 +239,15 @@ export async function startMockOAuthServer(options: MockOAuthServerOptions = {})
         server.close(() => resolve());
       }),
   };
+}
+
+/** `Authorization: Basic` per RFC 6749 §2.3.1: base64 of `id:secret`, each form-urlencoded; else undefined. */
+function basicCredentials(header: string | undefined): { id: string; secret: string } | undefined {
+  const encoded = /^Basic (.+)$/i.exec(header ?? '')?.[1];
+  if (!encoded) return undefined;
+  const pair = Buffer.from(encoded, 'base64').toString('utf8');
+  const colon = pair.indexOf(':');
+  if (colon < 0) return { id: '', secret: '' };
+  const decode = (part: string) => new URLSearchParams(`v=${part}`).get('v') ?? '';
+  return { id: decode(pair.slice(0, colon)), secret: decode(pair.slice(colon + 1)) };
 }

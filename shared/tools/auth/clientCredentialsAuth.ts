@@ -6,6 +6,7 @@ import type { Clock } from '../../resilience/clock';
 import type { Deadline } from '../../resilience/deadline';
 import { credentialIdOf, type ServiceAuth } from './ServiceAuth';
 import { readServiceSecret, secretField } from './readSecret';
+import { tokenRequest, type TokenEndpointAuthMethod } from './tokenEndpointAuth';
 
 export interface ClientCredentialsAuthOptions {
   service: string;
@@ -13,6 +14,8 @@ export interface ClientCredentialsAuthOptions {
   tokenUrl: string;
   scopes: readonly string[];
   tokenParams?: Readonly<Record<string, string>>;
+  /** How the client authenticates to `tokenUrl`. @default 'client_secret_basic' */
+  authMethod?: TokenEndpointAuthMethod;
   secrets: SecretSource;
   clock: Clock;
   /**
@@ -36,8 +39,9 @@ const DEFAULT_LIFETIME_MS = 5 * 60_000;
 /**
  * OAuth 2.0 client credentials (RFC 6749 §4.4): the service account's token is fetched from
  * `token_url` with the secret's `client_id` and `client_secret` (HTTP Basic, the method every
- * server must support), cached in the container until shortly before it expires, and fetched by
- * one request at a time: concurrent calls wait for the fetch in flight instead of each asking.
+ * server must support, unless `authMethod` says otherwise), cached in the container until
+ * shortly before it expires, and fetched by one request at a time: concurrent calls wait for
+ * the fetch in flight instead of each asking.
  */
 export function clientCredentialsAuth(options: ClientCredentialsAuthOptions): ServiceAuth {
   const id = credentialIdOf('secret', options.secret);
@@ -49,18 +53,17 @@ export function clientCredentialsAuth(options: ClientCredentialsAuthOptions): Se
     const secret = await readServiceSecret(options.secrets, options.secret, options.service);
     const clientId = secretField(secret, ['client_id'], options.service);
     const clientSecret = secretField(secret, ['client_secret'], options.service);
-    const form = new URLSearchParams({ grant_type: 'client_credentials', ...options.tokenParams });
-    if (options.scopes.length > 0) form.set('scope', options.scopes.join(' '));
-    const basic = Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString('base64');
-    defaultSecretRedactor.register(basic);
+    const form: Record<string, string> = { grant_type: 'client_credentials', ...options.tokenParams };
+    if (options.scopes.length > 0) form.scope = options.scopes.join(' ');
+    const request = tokenRequest(options.authMethod ?? 'client_secret_basic', { clientId, clientSecret }, form);
     const startedAt = options.clock.now();
     let response;
     try {
       response = await httpRequest({
         url: options.tokenUrl,
         method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', authorization: `Basic ${basic}` },
-        body: form.toString(),
+        headers: request.headers,
+        body: request.body,
         timeoutMs: Math.max(1, Math.min(options.tokenTimeoutMs ?? 10_000, deadline.remainingMs())),
         maxResponseBytes: 64 * 1024,
       });

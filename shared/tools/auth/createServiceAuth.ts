@@ -40,6 +40,7 @@ export function createServiceAuth(service: string, auth: ServiceAuthConfig, deps
         tokenUrl: auth.token_url,
         scopes: auth.scopes,
         tokenParams: auth.token_params,
+        authMethod: auth.token_endpoint_auth_method,
         secrets,
         clock: deps.clock,
       });

@@ -21,7 +21,7 @@ export function oauthUserAuth(services: ReadonlyMap<string, ServiceConfig>, serv
 export const oauthUserServices = (services: ReadonlyMap<string, ServiceConfig>): string[] =>
   [...services].filter(([, service]) => service.auth.type === 'oauth_user').map(([name]) => name);
 
-/** The service's OAuth app from its secret; a secret without both fields is the operator's to fix (502). */
+/** The service's OAuth app from its secret and config; a secret without both fields is the operator's to fix (502). */
 export async function oauthApp(secrets: SecretSource, service: string, auth: OAuthUserAuth): Promise<OAuthApp> {
   let value;
   try {
@@ -32,7 +32,8 @@ export async function oauthApp(secrets: SecretSource, service: string, auth: OAu
   if (!value?.client_id || !value.client_secret) {
     throw new GatewayError('upstream_auth_failed', `the OAuth app secret of service "${service}" needs client_id and client_secret`);
   }
-  return { clientId: value.client_id, clientSecret: value.client_secret };
+  // `client_secret_post` unless configured: what user connections have always sent.
+  return { clientId: value.client_id, clientSecret: value.client_secret, authMethod: auth.token_endpoint_auth_method ?? 'client_secret_post' };
 }
 
 /** A token response's `scope` (space-separated; GitHub and others use commas), else what was asked for. */

@@ -1,9 +1,10 @@
 import { httpRequest, type HttpResponse } from '../../http/httpClient';
+import { tokenRequest, type OAuthClient, type TokenEndpointAuthMethod } from '../auth/tokenEndpointAuth';
 
-/** The service's OAuth app, from the service's secret (`{"client_id", "client_secret"}`). */
-export interface OAuthApp {
-  clientId: string;
-  clientSecret: string;
+/** The service's OAuth app: its secret (`{"client_id", "client_secret"}`) and how it authenticates. */
+export interface OAuthApp extends OAuthClient {
+  /** The service's `token_endpoint_auth_method`, for token and revocation requests alike. */
+  authMethod: TokenEndpointAuthMethod;
 }
 
 /** What a token endpoint granted (RFC 6749 §5.1). */
@@ -46,8 +47,7 @@ export const isTokenEndpointError = (error: unknown): error is TokenEndpointErro
 
 /**
  * The authorization-code grant with its PKCE verifier (RFC 6749 §4.1.3, RFC 7636 §4.5). The
- * client authenticates with `client_secret_post` (the credentials in the form), which every
- * major provider accepts, where several refuse HTTP Basic.
+ * client authenticates by the app's `authMethod`, as for every request here.
  */
 export function exchangeCode(
   tokenUrl: string,
@@ -92,13 +92,13 @@ async function requestToken(tokenUrl: string, app: OAuthApp, form: Record<string
 }
 
 async function post(url: string, app: OAuthApp, form: Record<string, string>, timeoutMs: number): Promise<HttpResponse> {
+  const { headers, body } = tokenRequest(app.authMethod, app, form);
   try {
     return await httpRequest({
       url,
       method: 'POST',
-      // GitHub answers form-encoded unless asked for JSON.
-      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-      body: new URLSearchParams({ ...form, client_id: app.clientId, client_secret: app.clientSecret }).toString(),
+      headers,
+      body,
       timeoutMs,
       maxResponseBytes: 256 * 1024,
     });
