@@ -10,26 +10,13 @@ import { encodeTaskMessage } from '../../../shared/queue';
 import { MemoryTaskStore, type ExecuteTask, type Task } from '../../../shared/tasks';
 import { ENGINE_METRIC_NAMES, TASK_METRICS } from '../../../shared/telemetry/metricNames';
 import { fakeClock, scriptedRandom } from '../../support/fakeClock';
+import { queuedTask } from '../../support/taskFixture';
 import { captureEmf, dimensionSetsOf, enabledMetrics, metricNamesOf, type EmfLine } from './emfCapture';
 
 const QUEUE_URL = 'http://sqs.us-east-1.localhost:4566/000000000000/breakwater-tasks-normal';
 const MAX_RECEIVES = 5;
-let counter = 0;
 
-function newTask(now: number): Task {
-  return {
-    id: `task_${(++counter).toString(16).padStart(32, 'b')}`,
-    tenant: 'acme',
-    status: 'queued',
-    priority: 'normal',
-    request: { model: 'm', messages: [{ role: 'user', content: 'hi' }] },
-    submissionHash: 'h',
-    attempts: 0,
-    createdAt: now,
-    updatedAt: now,
-    expiresAt: Math.floor(now / 1000) + 3600,
-  };
-}
+const newTask = (now: number): Task => queuedTask(now);
 
 function record(messageId: string, body: string, receiveCount = 1): SQSRecord {
   return {

@@ -9,26 +9,13 @@ import { GatewayError } from '../../../shared/errors';
 import { encodeTaskMessage } from '../../../shared/queue';
 import { MemoryTaskStore, type ExecuteTask, type Task } from '../../../shared/tasks';
 import { fakeClock, scriptedRandom } from '../../support/fakeClock';
+import { queuedTask } from '../../support/taskFixture';
 
 const QUEUE_URL = 'http://sqs.us-east-1.localhost:4566/000000000000/breakwater-tasks-normal';
 const QUEUE_ARN = 'arn:aws:sqs:us-east-1:000000000000:breakwater-tasks-normal';
 const silentLogger = new Logger({ logLevel: 'SILENT' });
-let counter = 0;
 
-function newTask(now: number): Task {
-  return {
-    id: `task_${(++counter).toString(16).padStart(32, 'a')}`,
-    tenant: 'acme',
-    status: 'queued',
-    priority: 'normal',
-    request: { model: 'm', messages: [{ role: 'user', content: 'hi' }] },
-    submissionHash: 'h',
-    attempts: 0,
-    createdAt: now,
-    updatedAt: now,
-    expiresAt: Math.floor(now / 1000) + 3600,
-  };
-}
+const newTask = (now: number): Task => queuedTask(now);
 
 function record(messageId: string, body: string, receiveCount = 1, deferrals?: number): SQSRecord {
   return {
