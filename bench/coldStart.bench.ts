@@ -34,8 +34,7 @@ import { validateConfig } from '../shared/config';
 import { parsedConfigFileText, parsedConfigPath } from '../shared/config/parsedConfig';
 import { TABLES } from '../shared/stores/dynamo/tables';
 import { QUEUE_ENV } from '../shared/queue/queueEnv';
-import { median } from './bundle';
-import { buildFunctionBundle, COLD_FUNCTIONS, timeColdImport, type ColdFunction, type ColdImportTiming } from './coldBundle';
+import { buildFunctionBundle, COLD_FUNCTIONS, median, timeColdImport, type ColdFunction, type ColdImportTiming } from './coldBundle';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const TARGET_MS = 120;

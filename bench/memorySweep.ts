@@ -80,8 +80,7 @@ import { compileConfig } from '../shared/config';
 import { DynamoKeyStore, seedKeys } from '../shared/keys';
 import { QUEUE_ENV } from '../shared/queue/queueEnv';
 import { createDynamoClients, tableNamesFromEnv } from '../shared/stores/dynamo';
-import { median } from './bundle';
-import { buildFunctionBundle, timeColdImport } from './coldBundle';
+import { buildFunctionBundle, median, timeColdImport } from './coldBundle';
 import { failOnEarlyExit, guardBenchProcess, killAll, spawnTracked, tail } from './processes';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

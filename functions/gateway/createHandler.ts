@@ -19,6 +19,7 @@ import type { SecretRedactor } from '../../shared/redaction';
 import { systemClock, systemRandom, type Clock, type RandomSource } from '../../shared/resilience';
 import type { Tracing } from '../../shared/telemetry';
 import { SERVICES } from '../../shared/telemetry/metricNames';
+import { functionMetrics } from '../../shared/telemetry/functionMetrics';
 import { RequestMetrics } from '../../shared/telemetry/requestMetrics';
 import { streamingHandler } from './streamResponse';
 
@@ -58,11 +59,9 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): GatewayStreaming
     );
   }
   const logger = deps.logger ?? createLogger({ serviceName: 'breakwater-gateway', redactor: deps.redactor });
-  // The stack's namespace for the stage (Breakwater/<stage>) wins; npm start and tests keep 'Breakwater'.
-  const namespace = process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'Breakwater';
-  const metrics = deps.metrics ?? new Metrics({ namespace, serviceName: SERVICES.GATEWAY });
+  const metrics = deps.metrics ?? functionMetrics(SERVICES.GATEWAY);
   const clock = deps.clock ?? systemClock;
-  const requestMetrics = deps.requestMetrics ?? new RequestMetrics({ metrics: new Metrics({ namespace, serviceName: SERVICES.GATEWAY }), clock });
+  const requestMetrics = deps.requestMetrics ?? new RequestMetrics({ metrics: functionMetrics(SERVICES.GATEWAY), clock });
   const app = new GatewayApp({
     config: deps.config,
     secrets: deps.secrets,

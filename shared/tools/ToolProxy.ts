@@ -137,9 +137,7 @@ export class ToolProxy implements ToolCallExecutor {
 
   /** The door's entry: admits the call (policy, path, loops, approvals) and runs it. */
   async serve(call: ToolCall, caller: ToolCaller, deadline: Deadline): Promise<ToolOutcome> {
-    const audit = this.auditFor(call, caller);
-    const startedAt = this.deps.clock.now();
-    try {
+    return this.audited(call, caller, undefined, async (audit) => {
       const path = this.checkPath(call);
       audit.path_template = pathTemplate(path.segments);
       const { principal } = caller;
@@ -179,13 +177,7 @@ export class ToolProxy implements ToolCallExecutor {
       const response = await this.run(call, caller, deadline, service, path, audit);
       audit.status = response.statusCode;
       return { kind: 'response', response };
-    } catch (error) {
-      this.auditError(audit, error);
-      throw error;
-    } finally {
-      audit.latency_ms = this.deps.clock.now() - startedAt;
-      this.deps.logger.info('tool call', { event: 'tool_call', ...audit });
-    }
+    });
   }
 
   /**
@@ -193,10 +185,7 @@ export class ToolProxy implements ToolCallExecutor {
    * check: the caller (the approvals part, after a person approved) has done those.
    */
   async execute(call: ToolCall, caller: ToolCaller, deadline: Deadline, context: { approvalId?: string } = {}): Promise<ToolResponse> {
-    const audit = this.auditFor(call, caller);
-    audit.approval_id = context.approvalId;
-    const startedAt = this.deps.clock.now();
-    try {
+    return this.audited(call, caller, context.approvalId, async (audit) => {
       const path = this.checkPath(call);
       audit.path_template = pathTemplate(path.segments);
       const service = this.service(call.service);
@@ -205,6 +194,16 @@ export class ToolProxy implements ToolCallExecutor {
       const response = await this.run(call, caller, deadline, service, path, audit);
       audit.status = response.statusCode;
       return response;
+    });
+  }
+
+  /** Runs `fn` with the call's audit record, and writes its one audit line however it ends. */
+  private async audited<T>(call: ToolCall, caller: ToolCaller, approvalId: string | undefined, fn: (audit: AuditRecord) => Promise<T>): Promise<T> {
+    const audit = this.auditFor(call, caller);
+    audit.approval_id = approvalId;
+    const startedAt = this.deps.clock.now();
+    try {
+      return await fn(audit);
     } catch (error) {
       this.auditError(audit, error);
       throw error;
